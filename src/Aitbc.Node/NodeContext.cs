@@ -1,0 +1,10 @@
+using Aitbc.Node.Chain;
+using Aitbc.Node.Consensus;
+using Aitbc.Node.Mempool;
+using Aitbc.Node.Rpc;
+
+namespace Aitbc.Node;
+
+/// <summary>The running node's parts, as the RPC handlers see them.</summary>
+internal sealed record NodeContext(
+    Blockchain Chain, TxPool Pool, TxTracker Tracker, BlockProducer Producer, Faucet? Faucet, ChainEvents Events, NodeOptions Options);

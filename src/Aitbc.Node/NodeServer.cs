@@ -1,0 +1,143 @@
+using Aitbc.Core;
+using Aitbc.Node.Chain;
+using Aitbc.Node.Consensus;
+using Aitbc.Node.Mempool;
+using Aitbc.Node.Rpc;
+using Aitbc.Node.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+
+namespace Aitbc.Node;
+
+/// <summary>
+/// The node as a library: the executable, the tests and the benchmarks start this same object.
+/// It opens the chain, starts the consensus loop and serves the RPC; disposing it stops all three.
+/// </summary>
+public sealed class NodeServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly NodeContext _node;
+
+    private NodeServer(WebApplication app, NodeContext node)
+    {
+        _app = app;
+        _node = node;
+    }
+
+    /// <summary>The RPC's base address, e.g. <c>http://127.0.0.1:8006</c> (the real port when 0 was asked for).</summary>
+    public Uri RpcUri => new(_app.Urls.First());
+
+    public string ChainId => _node.Chain.ChainId;
+
+    public long Height => _node.Chain.Head.Height;
+
+    /// <summary>Opens the chain (creating block 0 from the genesis on a new store), starts producing and serving.</summary>
+    public static async Task<NodeServer> StartAsync(NodeOptions options, Genesis genesis, Ed25519Key validatorKey, Ed25519Key? faucetKey,
+        IKeyValueStore? store = null, Action<ILoggingBuilder>? logging = null, CancellationToken ct = default)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        if (logging is null)
+        {
+            builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information);
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        }
+        else
+        {
+            logging(builder.Logging);
+        }
+        builder.WebHost.UseKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = TxsApi.MaxBatchBody;
+            k.AddServerHeader = false;
+        });
+        builder.WebHost.UseUrls($"http://{FormatHost(options.RpcHost)}:{options.RpcPort}");
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
+
+        var kv = store ?? new RocksDbStore(Path.Combine(options.DataDir, "chain"));
+        Blockchain chain;
+        try
+        {
+            chain = Blockchain.Open(kv, genesis);
+        }
+        catch
+        {
+            kv.Dispose();
+            throw;
+        }
+        var loggerFactory = LoggerFactory.Create(l =>
+        {
+            if (logging is null)
+            {
+                l.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information);
+            }
+            else
+            {
+                logging(l);
+            }
+        });
+        var pool = new TxPool(chain, options.MempoolCapacity);
+        var tracker = new TxTracker(chain);
+        var producer = new BlockProducer(chain, pool, tracker, validatorKey, TimeProvider.System, loggerFactory.CreateLogger<BlockProducer>());
+        Faucet? faucet = null;
+        if (faucetKey is not null)
+        {
+            if (genesis.Params.Faucet != faucetKey.Address)
+            {
+                throw new InvalidOperationException($"The faucet key {faucetKey.Address} is not the faucet the genesis names.");
+            }
+            faucet = new Faucet(chain, pool, faucetKey, TimeSpan.FromSeconds(options.FaucetCooldownSeconds), TimeProvider.System);
+        }
+        var node = new NodeContext(chain, pool, tracker, producer, faucet, new ChainEvents(chain), options);
+        builder.Services.AddSingleton(node);
+        builder.Services.AddSingleton<IDisposable>(loggerFactory);
+        builder.Services.AddHealthChecks()
+            .AddCheck("consensus", () => producer.Running ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy(producer.Fault?.Message ?? "not running"), ["ready"]);
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapOpenApi();
+        app.MapMetrics();
+        var v1 = app.MapGroup("/v1");
+        v1.MapChainApi().MapTxsApi().MapAccountsApi().MapFaucetApi().MapWebSocketApi();
+
+        producer.Start();
+        try
+        {
+            await app.StartAsync(ct);
+        }
+        catch
+        {
+            await producer.DisposeAsync();
+            chain.Dispose();
+            throw;
+        }
+        return new NodeServer(app, node);
+    }
+
+    private static string FormatHost(string host) => host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host;
+
+    /// <summary>Stops serving, lets the consensus loop finish its block, closes storage.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _node.Producer.DisposeAsync();
+        await _app.DisposeAsync();
+        _node.Chain.Dispose();
+    }
+
+    /// <summary>Completes when the node stops by itself (its consensus loop failed).</summary>
+    public Exception? Fault => _node.Producer.Fault;
+}

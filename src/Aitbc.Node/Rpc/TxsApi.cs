@@ -1,0 +1,206 @@
+using System.Text.Json;
+using Aitbc.Core;
+using Aitbc.Node.Chain;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Aitbc.Node.Rpc;
+
+/// <summary>Submitting transactions (one, or a batch for load) and asking what became of them.</summary>
+internal static class TxsApi
+{
+    public const int MaxTxBody = 8 * 1024;
+    public const int MaxBatch = 10_000;
+    public const int MaxBatchBody = MaxBatch * TxLimits.MaxEncodedBytes;
+
+    public static RouteGroupBuilder MapTxsApi(this RouteGroupBuilder v1)
+    {
+        v1.MapPost("/txs", Submit).WithName("SubmitTx")
+            .WithSummary("Submit a signed transaction: 202 {hash}; with ?wait=commit, waits for its block.");
+        v1.MapPost("/txs/batch", SubmitBatch).WithName("SubmitTxBatch")
+            .WithSummary("Submit up to 10,000 signed transactions as a JSON array; each gets its own answer.");
+        v1.MapGet("/txs/{hash}", Get).WithName("GetTx").WithSummary("pending | committed (with height) | rejected (with reason).");
+        return v1;
+    }
+
+    public sealed record Accepted(Hash256 Hash, string Status, long? Height = null);
+
+    public sealed record BatchItem(int Index, Hash256? Hash, bool Accepted, string? Code = null, string? Error = null);
+
+    public sealed record BatchResult(int Accepted, int Refused, IReadOnlyList<BatchItem> Results);
+
+    private static async Task<IResult> Submit(NodeContext node, HttpRequest request, string? wait, CancellationToken ct)
+    {
+        if (wait is not (null or "commit"))
+        {
+            return Problems.Of(ApiErrors.InvalidParameter, "wait may only be 'commit'");
+        }
+        var (body, bodyError) = await RequestBody.ReadAsync(request, MaxTxBody, ct);
+        if (bodyError is not null)
+        {
+            return bodyError;
+        }
+        var (tx, rejection) = Admit(node, body!);
+        if (rejection is not null)
+        {
+            return Problems.Of(rejection);
+        }
+        if (wait is null)
+        {
+            return TypedResults.Accepted($"/v1/txs/{tx!.Id}", new Accepted(tx.Id, "pending"));
+        }
+        return await WaitForCommit(node, tx!.Id, ct);
+    }
+
+    internal static async Task<IResult> WaitForCommit(NodeContext node, Hash256 id, CancellationToken ct)
+    {
+        var waiting = node.Tracker.WaitAsync(id);
+        // It may have committed between admission and the wait being registered.
+        if (node.Chain.Store.FindTx(id) is { } stored)
+        {
+            node.Tracker.Forget(id, waiting);
+            return TypedResults.Ok(new Accepted(id, "committed", stored.Location.Height));
+        }
+        try
+        {
+            var outcome = await waiting.WaitAsync(TimeSpan.FromSeconds(node.Options.CommitWaitSeconds), ct);
+            return outcome.Committed
+                ? TypedResults.Ok(new Accepted(id, "committed", outcome.Height))
+                : Problems.Of(ApiErrors.TxRejected, outcome.Reason, new Dictionary<string, object?> { ["hash"] = id.ToString() });
+        }
+        catch (TimeoutException)
+        {
+            node.Tracker.Forget(id, waiting);
+            return TypedResults.Accepted($"/v1/txs/{id}", new Accepted(id, "pending"));
+        }
+    }
+
+    /// <summary>Parse, verify the signature once, admit. The same path for single and batch submissions.</summary>
+    internal static (Transaction? Tx, Rejection? Error) Admit(NodeContext node, ReadOnlySpan<byte> json)
+    {
+        if (!Transaction.TryParse(json, out var tx, out var error))
+        {
+            return (null, new Rejection(ApiErrors.InvalidTransaction, error));
+        }
+        return Admit(node, tx, tx.VerifySignature());
+    }
+
+    private static (Transaction? Tx, Rejection? Error) Admit(NodeContext node, Transaction tx, bool signatureValid)
+    {
+        if (node.Pool.Precheck(tx) is { } pre)
+        {
+            return (null, pre);
+        }
+        if (!signatureValid)
+        {
+            return (null, new Rejection(ApiErrors.BadSignature, $"the signature does not verify for {tx.From}"));
+        }
+        if (node.Chain.Store.FindTx(tx.Id) is not null)
+        {
+            return (null, new Rejection(ApiErrors.Duplicate, $"transaction {tx.Id} is already committed"));
+        }
+        var rejection = node.Pool.Add(tx);
+        return rejection is null ? (tx, null) : (null, rejection);
+    }
+
+    private static async Task<IResult> SubmitBatch(NodeContext node, HttpRequest request, CancellationToken ct)
+    {
+        var (body, bodyError) = await RequestBody.ReadAsync(request, MaxBatchBody, ct);
+        if (bodyError is not null)
+        {
+            return bodyError;
+        }
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 8 });
+        }
+        catch (JsonException e)
+        {
+            return Problems.Of(ApiErrors.MalformedRequest, $"malformed JSON: {e.Message}");
+        }
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Array)
+            {
+                return Problems.Of(ApiErrors.MalformedRequest, "the body must be a JSON array of transactions");
+            }
+            var count = doc.RootElement.GetArrayLength();
+            if (count is 0 or > MaxBatch)
+            {
+                return Problems.Of(ApiErrors.InvalidParameter, $"a batch holds 1 to {MaxBatch} transactions");
+            }
+            var elements = doc.RootElement.EnumerateArray().ToArray();
+            var parsed = new Transaction?[count];
+            var errors = new string?[count];
+            var valid = new bool[count];
+            // Parsing and signature checks are independent: spread them over the cores.
+            Parallel.For(0, count, i =>
+            {
+                if (Transaction.TryParse(elements[i], out var tx, out var error))
+                {
+                    parsed[i] = tx;
+                    valid[i] = tx.VerifySignature();
+                }
+                else
+                {
+                    errors[i] = error;
+                }
+            });
+            var results = new BatchItem[count];
+            var accepted = 0;
+            for (var i = 0; i < count; i++)
+            {
+                if (parsed[i] is not { } tx)
+                {
+                    results[i] = new BatchItem(i, null, false, ApiErrors.InvalidTransaction.Code, errors[i]);
+                    continue;
+                }
+                var (_, rejection) = Admit(node, tx, valid[i]);
+                results[i] = rejection is null
+                    ? new BatchItem(i, tx.Id, true)
+                    : new BatchItem(i, tx.Id, false, rejection.Error.Code, rejection.Detail);
+                accepted += rejection is null ? 1 : 0;
+            }
+            return TypedResults.Ok(new BatchResult(accepted, count - accepted, results));
+        }
+    }
+
+    private static IResult Get(NodeContext node, string hash)
+    {
+        if (!Hash256.TryParse(hash, out var id))
+        {
+            return Problems.Of(ApiErrors.InvalidHash);
+        }
+        if (node.Chain.Store.FindTx(id) is { } stored)
+        {
+            var w = new CanonicalJsonWriter(1024);
+            w.StartObject();
+            w.Property("hash", id.ToString());
+            w.Property("height", stored.Location.Height);
+            w.Property("index", stored.Location.Index);
+            w.Property("status", "committed");
+            w.Name("tx");
+            w.Raw(stored.Json);
+            w.EndObject();
+            return ChainApi.Json(w.ToArray());
+        }
+        if (node.Pool.Get(id) is { } pending)
+        {
+            var w = new CanonicalJsonWriter(1024);
+            w.StartObject();
+            w.Property("hash", id.ToString());
+            w.Property("status", "pending");
+            w.Name("tx");
+            pending.WriteJson(w);
+            w.EndObject();
+            return ChainApi.Json(w.ToArray());
+        }
+        if (node.Tracker.RejectionOf(id) is { } reason)
+        {
+            return TypedResults.Ok(new { hash = id, status = "rejected", reason });
+        }
+        return Problems.Of(ApiErrors.NotFound, $"transaction {id} is not known (it may never have been admitted)");
+    }
+}

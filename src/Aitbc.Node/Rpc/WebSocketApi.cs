@@ -1,0 +1,205 @@
+using System.Net.WebSockets;
+using System.Text.Json;
+using Aitbc.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Aitbc.Node.Rpc;
+
+/// <summary>
+/// WebSocket <c>/v1/ws</c>. The client sends <c>{"op":"subscribe"|"unsubscribe","channel":"blocks"}</c>,
+/// <c>{"op":…,"channel":"txs","address":"ait1…"}</c>, or <c>{"op":…,"channel":"escrows","jobId":"…"}</c>
+/// (or <c>"party":"ait1…"</c>); each is acknowledged, and committed events follow as JSON text messages.
+/// </summary>
+internal static class WebSocketApi
+{
+    private const int MaxClientMessage = 4096;
+
+    public static RouteGroupBuilder MapWebSocketApi(this RouteGroupBuilder v1)
+    {
+        v1.Map("/ws", Connect).WithName("Subscribe").WithSummary("WebSocket subscriptions: blocks, an address's txs, escrows.");
+        return v1;
+    }
+
+    private static async Task<IResult> Connect(NodeContext node, HttpContext http)
+    {
+        if (!http.WebSockets.IsWebSocketRequest)
+        {
+            return Problems.Of(ApiErrors.MalformedRequest, "this endpoint speaks WebSocket only");
+        }
+        using var socket = await http.WebSockets.AcceptWebSocketAsync();
+        var subscriber = node.Events.Subscribe();
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        var sendLock = new SemaphoreSlim(1, 1);
+        var sender = PumpAsync(socket, subscriber, sendLock, cts.Token);
+        try
+        {
+            var buffer = new byte[MaxClientMessage];
+            while (socket.State == WebSocketState.Open)
+            {
+                var (count, kind) = await ReceiveAsync(socket, buffer, cts.Token);
+                if (kind == WebSocketMessageType.Close)
+                {
+                    break;
+                }
+                var reply = count < 0
+                    ? Reply("error", null, $"a message may be at most {MaxClientMessage} bytes")
+                    : Handle(subscriber, buffer.AsSpan(0, count));
+                await SendAsync(socket, reply, sendLock, cts.Token);
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+        {
+            // The client went away.
+        }
+        finally
+        {
+            node.Events.Unsubscribe(subscriber);
+            await cts.CancelAsync();
+            try
+            {
+                await sender;
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+            {
+                // The client went away while a message was on its way.
+            }
+            if (socket.State == WebSocketState.Open)
+            {
+                var reason = subscriber.Overflowed ? "fell behind: subscribe again and catch up over REST" : "bye";
+                await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, reason, CancellationToken.None);
+            }
+        }
+        return Results.Empty;
+    }
+
+    private static async Task PumpAsync(WebSocket socket, ChainEvents.Subscriber s, SemaphoreSlim sendLock, CancellationToken ct)
+    {
+        await foreach (var message in s.Out.Reader.ReadAllAsync(ct))
+        {
+            await SendAsync(socket, message, sendLock, ct);
+        }
+        if (s.Overflowed && socket.State == WebSocketState.Open)
+        {
+            await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, "fell behind: subscribe again and catch up over REST", ct);
+        }
+    }
+
+    private static async Task SendAsync(WebSocket socket, byte[] message, SemaphoreSlim sendLock, CancellationToken ct)
+    {
+        await sendLock.WaitAsync(ct);
+        try
+        {
+            await socket.SendAsync(message, WebSocketMessageType.Text, true, ct);
+        }
+        finally
+        {
+            sendLock.Release();
+        }
+    }
+
+    /// <summary>One whole message; a count of -1 when it is larger than the buffer.</summary>
+    private static async Task<(int, WebSocketMessageType)> ReceiveAsync(WebSocket socket, byte[] buffer, CancellationToken ct)
+    {
+        var count = 0;
+        var tooLarge = false;
+        while (true)
+        {
+            var segment = tooLarge || count == buffer.Length ? new ArraySegment<byte>(new byte[1024]) : new ArraySegment<byte>(buffer, count, buffer.Length - count);
+            var r = await socket.ReceiveAsync(segment, ct);
+            if (r.MessageType == WebSocketMessageType.Close)
+            {
+                return (0, r.MessageType);
+            }
+            if (segment.Array == buffer)
+            {
+                count += r.Count;
+            }
+            else
+            {
+                tooLarge = true;
+            }
+            if (r.EndOfMessage)
+            {
+                return (tooLarge ? -1 : count, r.MessageType);
+            }
+        }
+    }
+
+    private static byte[] Handle(ChainEvents.Subscriber s, ReadOnlySpan<byte> message)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(message);
+            using var doc = JsonDocument.ParseValue(ref reader);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return Reply("error", null, "send a JSON object such as {\"op\":\"subscribe\",\"channel\":\"blocks\"}");
+            }
+            var op = Str(root, "op");
+            var channel = Str(root, "channel");
+            if (op is not ("subscribe" or "unsubscribe"))
+            {
+                return Reply("error", channel, "op must be 'subscribe' or 'unsubscribe'");
+            }
+            var on = op == "subscribe";
+            switch (channel)
+            {
+                case "blocks":
+                    s.Blocks(on);
+                    break;
+                case "txs":
+                    if (!Address.TryParse(Str(root, "address"), out var address, out var error))
+                    {
+                        return Reply("error", channel, $"txs needs a valid 'address': {error}");
+                    }
+                    s.Address(address, on);
+                    break;
+                case "escrows":
+                    var jobId = Str(root, "jobId");
+                    if (TxLimits.IsValidJobId(jobId))
+                    {
+                        s.Job(jobId!, on);
+                    }
+                    else if (Address.TryParse(Str(root, "party"), out var party, out _))
+                    {
+                        s.Party(party, on);
+                    }
+                    else
+                    {
+                        return Reply("error", channel, "escrows needs a valid 'jobId' or 'party' address");
+                    }
+                    break;
+                default:
+                    return Reply("error", channel, "channel must be 'blocks', 'txs' or 'escrows'");
+            }
+            return Reply(on ? "subscribed" : "unsubscribed", channel, null);
+        }
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
+        {
+            return Reply("error", null, $"malformed message: {e.Message}");
+        }
+    }
+
+    private static string? Str(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+
+    private static byte[] Reply(string type, string? channel, string? error)
+    {
+        var w = new CanonicalJsonWriter(128);
+        w.StartObject();
+        if (channel is not null)
+        {
+            w.Property("channel", channel);
+        }
+        if (error is not null)
+        {
+            w.Property("error", error);
+        }
+        w.Property("type", type);
+        w.EndObject();
+        return w.ToArray();
+    }
+}
