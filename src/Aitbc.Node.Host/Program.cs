@@ -1,5 +1,7 @@
 using Aitbc.Core;
 using Aitbc.Node;
+using Aitbc.Node.Chain;
+using Aitbc.Node.Storage;
 using Microsoft.Extensions.Configuration;
 
 // aitbc-node: the Brother Chain node. Settings come from appsettings.json, AITBC_NODE__* variables
@@ -22,9 +24,12 @@ if (args.Contains("--help") || args.Contains("-h"))
     {
         Console.WriteLine($"  {flag,-20} {help}");
     }
+    Console.WriteLine($"  {"--verify",-20} replay the stored chain from genesis, verifying every block, compare state roots, exit");
     Console.WriteLine($"  {"-h, --help",-20} show this help\n\nEnvironment: AITBC_NODE__DATADIR, AITBC_NODE__RPCPORT, … override appsettings.json; flags override both.");
     return 0;
 }
+var verify = args.Contains("--verify");
+args = [.. args.Where(a => a != "--verify")];
 var known = flags.Select(f => f.Flag).ToHashSet();
 for (var i = 0; i < args.Length; i += 2)
 {
@@ -82,6 +87,15 @@ try
         Console.Error.WriteLine($"Created a devnet in {dataDir}:\n  genesis        {files.Genesis}\n  validator key  {files.ValidatorKey}\n  faucet key     {files.FaucetKey}");
     }
     var genesis = Genesis.Parse(File.ReadAllBytes(genesisPath));
+    if (verify)
+    {
+        using var stored = new RocksDbStore(Path.Combine(dataDir, "chain"));
+        var report = ChainVerifier.Replay(stored, genesis);
+        Console.WriteLine(report.Ok
+            ? $"ok: replayed {report.Height} blocks from genesis; state root {report.ReplayedRoot} matches the stored one"
+            : $"MISMATCH at height {report.Height}: {report.Error ?? "state roots differ"} (stored {report.StoredRoot}, replayed {report.ReplayedRoot})");
+        return report.Ok ? 0 : 1;
+    }
     using var validator = KeyFile.Read(options.ValidatorKey ?? files.ValidatorKey);
     var faucetPath = options.FaucetKey ?? (File.Exists(files.FaucetKey) ? files.FaucetKey : null);
     using var faucet = faucetPath is null ? null : KeyFile.Read(faucetPath);
@@ -113,7 +127,7 @@ try
     return 0;
 }
 catch (Exception e) when (e is FormatException or InvalidOperationException or FileNotFoundException or IOException or
-    Aitbc.Node.Chain.StorageCorruptException or System.Text.Json.JsonException or UnauthorizedAccessException)
+    StorageCorruptException or System.Text.Json.JsonException or UnauthorizedAccessException)
 {
     Console.Error.WriteLine($"aitbc-node: {e.Message}");
     return 1;
