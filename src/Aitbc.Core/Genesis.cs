@@ -63,14 +63,21 @@ public sealed record Genesis(
         {
             throw new FormatException("genesis.validators must name at least one validator, each with positive power.");
         }
+        if (Validators.Select(v => v.Address).Distinct().Count() != Validators.Count)
+        {
+            throw new FormatException("genesis.validators names a validator twice.");
+        }
         if (Allocations.Select(a => a.Address).Distinct().Count() != Allocations.Count)
         {
             throw new FormatException("genesis.allocations names an address twice.");
         }
-        ulong total = 0;
+        var total = Amount.Zero;
         foreach (var a in Allocations)
         {
-            total = checked(total + a.Amount.Units);
+            if (!Amount.TryAdd(total, a.Amount, out total))
+            {
+                throw new FormatException("genesis.allocations add up to more than 2^64-1 base units.");
+            }
         }
         if (Params.MinBlockIntervalMs < 1 || Params.EmptyBlockIntervalMs < Params.MinBlockIntervalMs || Params.MaxBlockTxs < 1)
         {
