@@ -126,7 +126,7 @@ try
     Console.Error.WriteLine("Stopping.");
     return 0;
 }
-catch (Exception e) when (e is FormatException or InvalidOperationException or FileNotFoundException or IOException or
+catch (Exception e) when (e is FormatException or InvalidOperationException or NotSupportedException or FileNotFoundException or IOException or
     StorageCorruptException or System.Text.Json.JsonException or UnauthorizedAccessException)
 {
     Console.Error.WriteLine($"aitbc-node: {e.Message}");

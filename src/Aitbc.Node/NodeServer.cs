@@ -73,58 +73,65 @@ public sealed class NodeServer : IAsyncDisposable
             kv.Dispose();
             throw;
         }
-        var loggerFactory = LoggerFactory.Create(l =>
-        {
-            if (logging is null)
-            {
-                l.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information);
-            }
-            else
-            {
-                logging(l);
-            }
-        });
-        var pool = new TxPool(chain, options.MempoolCapacity);
-        var tracker = new TxTracker(chain);
-        var producer = new BlockProducer(chain, pool, tracker, validatorKey, TimeProvider.System, loggerFactory.CreateLogger<BlockProducer>());
-        Faucet? faucet = null;
-        if (faucetKey is not null)
-        {
-            if (genesis.Params.Faucet != faucetKey.Address)
-            {
-                throw new InvalidOperationException($"The faucet key {faucetKey.Address} is not the faucet the genesis names.");
-            }
-            faucet = new Faucet(chain, pool, faucetKey, TimeSpan.FromSeconds(options.FaucetCooldownSeconds), TimeProvider.System);
-        }
-        var node = new NodeContext(chain, pool, tracker, producer, faucet, new ChainEvents(chain), options);
-        builder.Services.AddSingleton(node);
-        builder.Services.AddSingleton<IDisposable>(loggerFactory);
-        builder.Services.AddHealthChecks()
-            .AddCheck("consensus", () => producer.Running ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy(producer.Fault?.Message ?? "not running"), ["ready"]);
-
-        var app = builder.Build();
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
-        app.MapOpenApi();
-        app.MapMetrics();
-        var v1 = app.MapGroup("/v1");
-        v1.MapChainApi().MapTxsApi().MapAccountsApi().MapFaucetApi().MapWebSocketApi();
-
-        producer.Start();
         try
         {
-            await app.StartAsync(ct);
+            var loggerFactory = LoggerFactory.Create(l =>
+            {
+                if (logging is null)
+                {
+                    l.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information);
+                }
+                else
+                {
+                    logging(l);
+                }
+            });
+            var pool = new TxPool(chain, options.MempoolCapacity);
+            var tracker = new TxTracker(chain);
+            var producer = new BlockProducer(chain, pool, tracker, validatorKey, TimeProvider.System, loggerFactory.CreateLogger<BlockProducer>());
+            Faucet? faucet = null;
+            if (faucetKey is not null)
+            {
+                if (genesis.Params.Faucet != faucetKey.Address)
+                {
+                    throw new InvalidOperationException($"The faucet key {faucetKey.Address} is not the faucet the genesis names.");
+                }
+                faucet = new Faucet(chain, pool, faucetKey, TimeSpan.FromSeconds(options.FaucetCooldownSeconds), TimeProvider.System);
+            }
+            var node = new NodeContext(chain, pool, tracker, producer, faucet, new ChainEvents(chain), options);
+            builder.Services.AddSingleton(node);
+            builder.Services.AddSingleton<IDisposable>(loggerFactory);
+            builder.Services.AddHealthChecks()
+                .AddCheck("consensus", () => producer.Running ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy(producer.Fault?.Message ?? "not running"), ["ready"]);
+
+            var app = builder.Build();
+            app.UseExceptionHandler();
+            app.UseStatusCodePages();
+            app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
+            app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+            app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+            app.MapOpenApi();
+            app.MapMetrics();
+            var v1 = app.MapGroup("/v1");
+            v1.MapChainApi().MapTxsApi().MapAccountsApi().MapFaucetApi().MapWebSocketApi();
+
+            producer.Start();
+            try
+            {
+                await app.StartAsync(ct);
+            }
+            catch
+            {
+                await producer.DisposeAsync();
+                throw;
+            }
+            return new NodeServer(app, node);
         }
         catch
         {
-            await producer.DisposeAsync();
             chain.Dispose();
             throw;
         }
-        return new NodeServer(app, node);
     }
 
     private static string FormatHost(string host) => host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host;

@@ -27,6 +27,11 @@ internal sealed partial class BlockProducer : IAsyncDisposable
 
     public BlockProducer(Blockchain chain, TxPool pool, TxTracker tracker, Ed25519Key key, TimeProvider time, ILogger<BlockProducer> log)
     {
+        if (chain.Genesis.Validators.Count > 1)
+        {
+            throw new NotSupportedException(
+                $"The genesis names {chain.Genesis.Validators.Count} validators: several validators need the BFT consensus engine, which is not built yet. Use a genesis with one validator.");
+        }
         if (!chain.IsValidator(key.Address))
         {
             throw new InvalidOperationException($"The key {key.Address} is not a validator of chain {chain.ChainId}.");
