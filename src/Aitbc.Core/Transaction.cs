@@ -128,6 +128,10 @@ public sealed class Transaction
 
     public byte[] SigningBytes() => SigningBytes(ChainId, From, Nonce, Fee, Body);
 
+    /// <summary>The id a transaction with these fields will have, known before (and without) signing it.</summary>
+    public static Hash256 ComputeId(string chainId, Address from, long nonce, Amount fee, TxBody body) =>
+        Hash256.Compute(SigningBytes(chainId, from, nonce, fee, body));
+
     public bool VerifySignature() => Ed25519Key.Verify(From, SigningBytes(), Signature);
 
     private static byte[] SigningBytes(string chainId, Address from, long nonce, Amount fee, TxBody body)
@@ -222,15 +226,7 @@ public sealed class Transaction
             error = "transaction.body is required";
             return false;
         }
-        var body = type switch
-        {
-            TxTypes.Transfer => ParseTransfer(bodyElement, out error),
-            TxTypes.EscrowLock => ParseLock(bodyElement, out error),
-            TxTypes.EscrowSettle => ParseSettle(bodyElement, out error),
-            TxTypes.EscrowRefund => ParseRefund(bodyElement, out error),
-            _ => Unknown(type, out error),
-        };
-        if (body is null)
+        if (!TryParseBody(type, bodyElement, out var body, out error))
         {
             error ??= "invalid";
             return false;
@@ -239,6 +235,21 @@ public sealed class Transaction
         tx = new Transaction(chainId, from, nonce, fee, body, signature, bytes);
         error = null;
         return true;
+    }
+
+    /// <summary>Strict parse of a body of the given type (the same rules as inside a transaction).</summary>
+    public static bool TryParseBody(string type, JsonElement e, [NotNullWhen(true)] out TxBody? body, [NotNullWhen(false)] out string? error)
+    {
+        body = type switch
+        {
+            TxTypes.Transfer => ParseTransfer(e, out error),
+            TxTypes.EscrowLock => ParseLock(e, out error),
+            TxTypes.EscrowSettle => ParseSettle(e, out error),
+            TxTypes.EscrowRefund => ParseRefund(e, out error),
+            _ => Unknown(type, out error),
+        };
+        error ??= body is null ? "invalid body" : null;
+        return body is not null;
     }
 
     private static TxBody? Unknown(string type, out string error)

@@ -2,71 +2,30 @@ using Aitbc.Core;
 using Aitbc.Node;
 using Aitbc.Node.Chain;
 using Aitbc.Node.Storage;
-using Microsoft.Extensions.Configuration;
+using Aitbc.ServiceDefaults;
 
 // aitbc-node: the Brother Chain node. Settings come from appsettings.json, AITBC_NODE__* variables
 // and the flags below, later ones winning.
-var flags = new (string Flag, string Key, string Help)[]
+HostFlag[] flags =
+[
+    new("--data-dir", "Node:DataDir", $"chain data, keys and a new devnet's genesis (default {NodeOptions.DefaultDataDir()})"),
+    new("--genesis", "Node:Genesis", "genesis file (default: <data-dir>/genesis.json, created as a devnet when missing)"),
+    new("--validator-key", "Node:ValidatorKey", "validator key file, hex seed, mode 0600 (default: <data-dir>/validator.key)"),
+    new("--faucet-key", "Node:FaucetKey", "faucet key file (default: <data-dir>/faucet.key when it exists)"),
+    new("--rpc-host", "Node:RpcHost", "RPC listen address (default 127.0.0.1: the node holds keys)"),
+    new("--rpc-port", "Node:RpcPort", "RPC port (default 8006; 0 picks a free one)"),
+    new("--mempool-capacity", "Node:MempoolCapacity", "most transactions waiting (default 200000)"),
+    new("--faucet-cooldown", "Node:FaucetCooldownSeconds", "seconds between two faucet payments to one address (default 60)"),
+];
+var (config, exit) = HostConfiguration.Build("aitbc-node", "the AITBC Brother Chain node (single validator)", flags,
+    [("--verify", "replay the stored chain from genesis, verifying every block, compare state roots, exit")], args);
+if (config is null)
 {
-    ("--data-dir", "Node:DataDir", $"chain data, keys and a new devnet's genesis (default {NodeOptions.DefaultDataDir()})"),
-    ("--genesis", "Node:Genesis", "genesis file (default: <data-dir>/genesis.json, created as a devnet when missing)"),
-    ("--validator-key", "Node:ValidatorKey", "validator key file, hex seed, mode 0600 (default: <data-dir>/validator.key)"),
-    ("--faucet-key", "Node:FaucetKey", "faucet key file (default: <data-dir>/faucet.key when it exists)"),
-    ("--rpc-host", "Node:RpcHost", "RPC listen address (default 127.0.0.1: the node holds keys)"),
-    ("--rpc-port", "Node:RpcPort", "RPC port (default 8006; 0 picks a free one)"),
-    ("--mempool-capacity", "Node:MempoolCapacity", "most transactions waiting (default 200000)"),
-    ("--faucet-cooldown", "Node:FaucetCooldownSeconds", "seconds between two faucet payments to one address (default 60)"),
-};
-if (args.Contains("--help") || args.Contains("-h"))
-{
-    Console.WriteLine("aitbc-node — the AITBC Brother Chain node (single validator)\n\nUsage: aitbc-node [options]\n\nOptions:");
-    foreach (var (flag, _, help) in flags)
-    {
-        Console.WriteLine($"  {flag,-20} {help}");
-    }
-    Console.WriteLine($"  {"--verify",-20} replay the stored chain from genesis, verifying every block, compare state roots, exit");
-    Console.WriteLine($"  {"-h, --help",-20} show this help\n\nEnvironment: AITBC_NODE__DATADIR, AITBC_NODE__RPCPORT, … override appsettings.json; flags override both.");
-    return 0;
+    return exit;
 }
 var verify = args.Contains("--verify");
-args = [.. args.Where(a => a != "--verify")];
-var known = flags.Select(f => f.Flag).ToHashSet();
-for (var i = 0; i < args.Length; i += 2)
+if (HostConfiguration.Bind<NodeOptions>("aitbc-node", config, NodeOptions.Section) is not { } options)
 {
-    if (!known.Contains(args[i].Split('=')[0]))
-    {
-        Console.Error.WriteLine($"aitbc-node: unknown option '{args[i]}' (see --help)");
-        return 2;
-    }
-    if (args[i].Contains('=', StringComparison.Ordinal))
-    {
-        i--;
-    }
-    else if (i + 1 >= args.Length)
-    {
-        Console.Error.WriteLine($"aitbc-node: option '{args[i]}' needs a value");
-        return 2;
-    }
-}
-
-var config = new ConfigurationBuilder()
-    .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
-    .AddEnvironmentVariables("AITBC_")
-    .AddCommandLine(args, flags.ToDictionary(f => f.Flag, f => f.Key))
-    .Build();
-var options = new NodeOptions();
-try
-{
-    config.GetSection(NodeOptions.Section).Bind(options);
-}
-catch (InvalidOperationException e)
-{
-    Console.Error.WriteLine($"aitbc-node: {e.Message}");
-    return 2;
-}
-if (options.RpcPort is < 0 or > 65535 || options.MempoolCapacity < 1 || options.FaucetCooldownSeconds < 0)
-{
-    Console.Error.WriteLine("aitbc-node: --rpc-port must be 0-65535, --mempool-capacity positive, --faucet-cooldown not negative");
     return 2;
 }
 

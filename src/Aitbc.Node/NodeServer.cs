@@ -4,6 +4,7 @@ using Aitbc.Node.Consensus;
 using Aitbc.Node.Mempool;
 using Aitbc.Node.Rpc;
 using Aitbc.Node.Storage;
+using Aitbc.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
@@ -58,7 +59,23 @@ public sealed class NodeServer : IAsyncDisposable
             k.AddServerHeader = false;
         });
         builder.WebHost.UseUrls($"http://{FormatHost(options.RpcHost)}:{options.RpcPort}");
-        builder.Services.AddProblemDetails();
+        // Problems the framework writes by itself (a query or route value that does not bind, an unknown path) get a code too.
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
+        {
+            var fallback = c.ProblemDetails.Status switch
+            {
+                StatusCodes.Status400BadRequest => ApiErrors.InvalidParameter,
+                StatusCodes.Status404NotFound => ApiErrors.NotFound,
+                StatusCodes.Status413PayloadTooLarge => ApiErrors.PayloadTooLarge,
+                StatusCodes.Status415UnsupportedMediaType => ApiErrors.UnsupportedMediaType,
+                _ => null,
+            };
+            if (fallback is not null)
+            {
+                c.ProblemDetails.Extensions.TryAdd("code", fallback.Code);
+                c.ProblemDetails.Detail ??= fallback.Title;
+            }
+        });
         builder.Services.AddOpenApi();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Aitbc.Core;
 using Aitbc.Node.Mempool;
 using Aitbc.Node.Rpc;
+using Aitbc.ServiceDefaults;
 
 namespace Aitbc.Node.Chain;
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Aitbc.Core;
+using Aitbc.ServiceDefaults;
 
 namespace Aitbc.Node.Chain;
 
@@ -30,6 +31,9 @@ internal sealed class TxTracker
     public long RejectedCount;
 
     public string? RejectionOf(Hash256 id) => _rejected.GetValueOrDefault(id);
+
+    /// <summary>A refused transaction admitted again (the same bytes, now valid) starts afresh: its old refusal no longer answers for it.</summary>
+    public void Readmitting(Hash256 id) => _rejected.TryRemove(id, out _);
 
     public Task<TxOutcome> WaitAsync(Hash256 id) =>
         _waiters.GetOrAdd(id, _ => new TaskCompletionSource<TxOutcome>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;

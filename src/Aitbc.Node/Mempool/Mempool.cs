@@ -1,6 +1,7 @@
 using Aitbc.Core;
 using Aitbc.Node.Chain;
 using Aitbc.Node.Rpc;
+using Aitbc.ServiceDefaults;
 
 namespace Aitbc.Node.Mempool;
 

@@ -1,5 +1,6 @@
 using Aitbc.Core;
 using Aitbc.Node.Chain;
+using Aitbc.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;

@@ -1,12 +1,11 @@
-namespace Aitbc.Node.Rpc;
+using Aitbc.ServiceDefaults;
 
-/// <summary>One error of the API: a stable code, its HTTP status and a title. Mapped once to problem details.</summary>
-public sealed record ApiError(string Code, int Status, string Title);
+namespace Aitbc.Node.Rpc;
 
 /// <summary>The catalogue of the node's API errors.</summary>
 public static class ApiErrors
 {
-    public static readonly ApiError MalformedRequest = new("malformed_request", 400, "The request is not well-formed JSON of the expected shape.");
+    public static readonly ApiError MalformedRequest = CommonErrors.MalformedRequest;
     public static readonly ApiError InvalidTransaction = new("invalid_transaction", 400, "The transaction is malformed.");
     public static readonly ApiError BadSignature = new("bad_signature", 400, "The signature is not valid.");
     public static readonly ApiError WrongChain = new("wrong_chain", 400, "The transaction is for another chain.");
@@ -25,9 +24,6 @@ public static class ApiErrors
     public static readonly ApiError NotFound = new("not_found", 404, "Nothing is known by that key.");
     public static readonly ApiError FaucetDisabled = new("faucet_disabled", 404, "This node runs no faucet.");
     public static readonly ApiError RateLimited = new("rate_limited", 429, "Too many requests; wait and try again.");
-    public static readonly ApiError PayloadTooLarge = new("payload_too_large", 413, "The request body is too large.");
-    public static readonly ApiError UnsupportedMediaType = new("unsupported_media_type", 415, "Send application/json.");
+    public static readonly ApiError PayloadTooLarge = CommonErrors.PayloadTooLarge;
+    public static readonly ApiError UnsupportedMediaType = CommonErrors.UnsupportedMediaType;
 }
-
-/// <summary>A refusal: which error, and the specific reason.</summary>
-public sealed record Rejection(ApiError Error, string Detail);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Aitbc.Core;
+using Aitbc.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Aitbc.Core;
 using Aitbc.Node.Chain;
+using Aitbc.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -20,7 +21,8 @@ internal static class TxsApi
             .WithSummary("Submit a signed transaction: 202 {hash}; with ?wait=commit, waits for its block.");
         v1.MapPost("/txs/batch", SubmitBatch).WithName("SubmitTxBatch")
             .WithSummary("Submit up to 10,000 signed transactions as a JSON array; each gets its own answer.");
-        v1.MapGet("/txs/{hash}", Get).WithName("GetTx").WithSummary("pending | committed (with height) | rejected (with reason).");
+        v1.MapGet("/txs/{hash}", Get).WithName("GetTx")
+            .WithSummary("pending | committed (with height) | rejected (with reason); ?wait=commit waits while it is pending.");
         return v1;
     }
 
@@ -62,6 +64,12 @@ internal static class TxsApi
             node.Tracker.Forget(id, waiting);
             return TypedResults.Ok(new Accepted(id, "committed", stored.Location.Height));
         }
+        // Or it may have been refused in that window: the refusal is recorded before waiters are woken.
+        if (node.Tracker.RejectionOf(id) is { } refused)
+        {
+            node.Tracker.Forget(id, waiting);
+            return Problems.Of(ApiErrors.TxRejected, refused, new Dictionary<string, object?> { ["hash"] = id.ToString() });
+        }
         try
         {
             var outcome = await waiting.WaitAsync(TimeSpan.FromSeconds(node.Options.CommitWaitSeconds), ct);
@@ -100,6 +108,7 @@ internal static class TxsApi
         {
             return (null, new Rejection(ApiErrors.Duplicate, $"transaction {tx.Id} is already committed"));
         }
+        node.Tracker.Readmitting(tx.Id);
         var rejection = node.Pool.Add(tx);
         return rejection is null ? (tx, null) : (null, rejection);
     }
@@ -167,11 +176,19 @@ internal static class TxsApi
         }
     }
 
-    private static IResult Get(NodeContext node, string hash)
+    private static async Task<IResult> Get(NodeContext node, string hash, string? wait, CancellationToken ct)
     {
         if (!Hash256.TryParse(hash, out var id))
         {
             return Problems.Of(ApiErrors.InvalidHash);
+        }
+        if (wait is not (null or "commit"))
+        {
+            return Problems.Of(ApiErrors.InvalidParameter, "wait may only be 'commit'");
+        }
+        if (wait is not null && node.Pool.Contains(id))
+        {
+            return await WaitForCommit(node, id, ct);
         }
         if (node.Chain.Store.FindTx(id) is { } stored)
         {

@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using System.Text.Json;
 using Aitbc.Core;
+using Aitbc.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -65,7 +66,8 @@ internal static class WebSocketApi
             {
                 // The client went away while a message was on its way.
             }
-            if (socket.State == WebSocketState.Open)
+            // CloseReceived: the client closed first and waits for our close frame to complete the handshake.
+            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
                 var reason = subscriber.Overflowed ? "fell behind: subscribe again and catch up over REST" : "bye";
                 await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, reason, CancellationToken.None);

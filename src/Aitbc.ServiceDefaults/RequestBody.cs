@@ -1,0 +1,59 @@
+using System.Buffers;
+using Microsoft.AspNetCore.Http;
+
+namespace Aitbc.ServiceDefaults;
+
+/// <summary>Reads a JSON request body with a size limit, refusing other media types and oversized bodies with problem details.</summary>
+public static class RequestBody
+{
+    public static async Task<(byte[]? Body, IResult? Error)> ReadAsync(HttpRequest request, int limit, CancellationToken ct)
+    {
+        if (request.ContentType is { } type && !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            return (null, Problems.Of(CommonErrors.UnsupportedMediaType, $"content type '{type}' is not application/json"));
+        }
+        if (request.ContentLength > limit)
+        {
+            return (null, Problems.Of(CommonErrors.PayloadTooLarge, $"the body may be at most {limit} bytes"));
+        }
+        var buffer = new ArrayBufferWriter<byte>(Math.Min(limit, (int)(request.ContentLength ?? 4096)) + 1);
+        while (true)
+        {
+            var read = await request.Body.ReadAsync(buffer.GetMemory(4096), ct);
+            if (read == 0)
+            {
+                break;
+            }
+            buffer.Advance(read);
+            if (buffer.WrittenCount > limit)
+            {
+                return (null, Problems.Of(CommonErrors.PayloadTooLarge, $"the body may be at most {limit} bytes"));
+            }
+        }
+        if (buffer.WrittenCount == 0)
+        {
+            return (null, Problems.Of(CommonErrors.MalformedRequest, "the request has no body"));
+        }
+        return (buffer.WrittenSpan.ToArray(), null);
+    }
+
+    /// <summary>Reads and deserializes a JSON body; malformed or mistyped JSON is a problem naming what is wrong.</summary>
+    public static async Task<(T? Value, IResult? Error)> ReadJsonAsync<T>(HttpRequest request, int limit, System.Text.Json.JsonSerializerOptions options, CancellationToken ct)
+        where T : class
+    {
+        var (body, error) = await ReadAsync(request, limit, ct);
+        if (error is not null)
+        {
+            return (null, error);
+        }
+        try
+        {
+            var value = System.Text.Json.JsonSerializer.Deserialize<T>(body, options);
+            return value is null ? (null, Problems.Of(CommonErrors.MalformedRequest, "the body is null")) : (value, null);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            return (null, Problems.Of(CommonErrors.MalformedRequest, $"malformed JSON{(e.Path is null ? "" : $" at {e.Path}")}: {e.Message.Split(" Path:")[0]}"));
+        }
+    }
+}

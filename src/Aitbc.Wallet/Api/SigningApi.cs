@@ -1,0 +1,178 @@
+using System.Text.Json;
+using Aitbc.Core;
+using Aitbc.Node.Client;
+using Aitbc.ServiceDefaults;
+using Aitbc.Wallet.Signing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Aitbc.Wallet.Api;
+
+/// <summary>Signing and sending: raw sign, send a transfer, and the escrow helpers. Every path goes through the policy and the audit log.</summary>
+internal static class SigningApi
+{
+    public static RouteGroupBuilder MapSigningApi(this RouteGroupBuilder v1)
+    {
+        var w = v1.MapGroup("/wallets/{name}");
+        w.MapPost("/sign", Sign).WithName("SignTx").WithSummary("Sign {type, body, nonce?, fee?}; answers the signed transaction (not submitted).");
+        w.MapPost("/send", Send).WithName("Send").WithSummary("Transfer {to, amount, memo?, fee?, wait?}: nonce, sign, submit, optionally wait for commit.");
+        w.MapPost("/escrow/lock", (WalletContext c, string name, HttpRequest r, CancellationToken ct) => SendBody(c, name, TxTypes.EscrowLock, r, ct))
+            .WithName("EscrowLock").WithSummary("{jobId, provider, amount, expiresAt, fee?, wait?}");
+        w.MapPost("/escrow/settle", (WalletContext c, string name, HttpRequest r, CancellationToken ct) => SendBody(c, name, TxTypes.EscrowSettle, r, ct))
+            .WithName("EscrowSettle").WithSummary("{jobId, amount, receipt, fee?, wait?}");
+        w.MapPost("/escrow/refund", (WalletContext c, string name, HttpRequest r, CancellationToken ct) => SendBody(c, name, TxTypes.EscrowRefund, r, ct))
+            .WithName("EscrowRefund").WithSummary("{jobId, fee?, wait?}");
+        return v1;
+    }
+
+    public sealed record SendResponse(Hash256 Hash, string Status, long? Height, JsonElement Tx);
+
+    /// <summary>The envelope fields around a body: fee (base units), wait for commit, and (for sign) the nonce.</summary>
+    private sealed record Envelope(Amount? Fee, bool Wait, long? Nonce);
+
+    private static async Task<IResult> Sign(WalletContext ctx, string name, HttpRequest request, CancellationToken ct)
+    {
+        var (body, bad) = await RequestBody.ReadAsync(request, WalletsApi.MaxBody, ct);
+        if (body is null)
+        {
+            return bad!;
+        }
+        using var doc = ParseOrNull(body, out var malformed);
+        if (doc is null)
+        {
+            return malformed!;
+        }
+        var root = doc.RootElement;
+        if (!root.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || !root.TryGetProperty("body", out var b))
+        {
+            return WalletErrors.Of("invalid_transaction", "sign takes {type, body, nonce?, fee?}");
+        }
+        if (!Transaction.TryParseBody(type.GetString()!, b, out var txBody, out var error))
+        {
+            return WalletErrors.Of("invalid_transaction", error);
+        }
+        var (env, envError) = ReadEnvelope(root, ["type", "body", "nonce", "fee"]);
+        if (env is null)
+        {
+            return envError!;
+        }
+        try
+        {
+            var record = ctx.Keystore.Get(name);
+            var nonce = env.Nonce ?? (record is null ? 0 : (await ctx.Node.AccountAsync(record.Address, ct)).NextNonce);
+            var fee = env.Fee ?? (await ctx.Node.StatusAsync(ct)).MinFee;
+            var (tx, signError) = await ctx.Signer.SignAsync(name, txBody, nonce, fee);
+            return tx is null ? WalletErrors.Of(signError!) : Results.Bytes(tx.ToJsonBytes(), "application/json");
+        }
+        catch (HttpRequestException e)
+        {
+            return WalletErrors.Of("node_unavailable", $"the node cannot be reached for the nonce or fee: {e.Message}");
+        }
+    }
+
+    private static async Task<IResult> Send(WalletContext ctx, string name, HttpRequest request, CancellationToken ct) =>
+        await SendBody(ctx, name, TxTypes.Transfer, request, ct);
+
+    /// <summary>The body's own fields plus fee and wait; the body is parsed by the same strict rules as on chain.</summary>
+    private static async Task<IResult> SendBody(WalletContext ctx, string name, string type, HttpRequest request, CancellationToken ct)
+    {
+        var (body, bad) = await RequestBody.ReadAsync(request, WalletsApi.MaxBody, ct);
+        if (body is null)
+        {
+            return bad!;
+        }
+        using var doc = ParseOrNull(body, out var malformed);
+        if (doc is null)
+        {
+            return malformed!;
+        }
+        var (env, envError) = ReadEnvelope(doc.RootElement, null);
+        if (env is null)
+        {
+            return envError!;
+        }
+        // The body is what remains once the envelope's fields are taken out.
+        var fields = doc.RootElement.EnumerateObject().Where(p => p.Name is not ("fee" or "wait")).ToDictionary(p => p.Name, p => p.Value);
+        using var bodyDoc = JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(fields));
+        if (!Transaction.TryParseBody(type, bodyDoc.RootElement, out var txBody, out var error))
+        {
+            return WalletErrors.Of("invalid_transaction", error);
+        }
+        try
+        {
+            var (outcome, sendError) = await ctx.Signer.SendAsync(name, txBody, env.Fee, env.Wait, ct);
+            if (outcome is null)
+            {
+                return WalletErrors.Of(sendError!);
+            }
+            using var txJson = JsonDocument.Parse(outcome.Tx.ToJsonBytes());
+            var response = new SendResponse(outcome.Tx.Id, outcome.Submitted.Status, outcome.Submitted.Height, txJson.RootElement.Clone());
+            return outcome.Submitted.Committed ? TypedResults.Ok(response) : TypedResults.Accepted($"/v1/txs/{outcome.Tx.Id}", response);
+        }
+        catch (HttpRequestException e)
+        {
+            return WalletErrors.Of("node_unavailable", $"the node cannot be reached: {e.Message}");
+        }
+        catch (NodeException e)
+        {
+            return WalletErrors.Of("node_refused", e.Message);
+        }
+    }
+
+    private static JsonDocument? ParseOrNull(byte[] body, out IResult? error)
+    {
+        try
+        {
+            var doc = JsonDocument.Parse(body);
+            if (doc.RootElement.ValueKind == JsonValueKind.Object)
+            {
+                error = null;
+                return doc;
+            }
+            doc.Dispose();
+            error = Problems.Of(CommonErrors.MalformedRequest, "the body must be a JSON object");
+        }
+        catch (JsonException e)
+        {
+            error = Problems.Of(CommonErrors.MalformedRequest, $"malformed JSON: {e.Message}");
+        }
+        return null;
+    }
+
+    private static (Envelope?, IResult?) ReadEnvelope(JsonElement root, string[]? allowed)
+    {
+        if (allowed is not null && root.EnumerateObject().FirstOrDefault(p => !allowed.Contains(p.Name)) is { Name: { } unknown } && unknown.Length > 0)
+        {
+            return (null, WalletErrors.Of("invalid_transaction", $"unknown field '{unknown}'"));
+        }
+        Amount? fee = null;
+        if (root.TryGetProperty("fee", out var f))
+        {
+            if (f.ValueKind != JsonValueKind.String || !Amount.TryParse(f.GetString(), out var parsed))
+            {
+                return (null, WalletErrors.Of("invalid_transaction", "fee must be a decimal string of base units"));
+            }
+            fee = parsed;
+        }
+        var wait = false;
+        if (root.TryGetProperty("wait", out var w))
+        {
+            if (w.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            {
+                return (null, WalletErrors.Of("invalid_transaction", "wait must be true or false"));
+            }
+            wait = w.GetBoolean();
+        }
+        long? nonce = null;
+        if (root.TryGetProperty("nonce", out var n))
+        {
+            if (n.ValueKind != JsonValueKind.Number || !n.TryGetInt64(out var parsed) || parsed < 0)
+            {
+                return (null, WalletErrors.Of("invalid_nonce", "nonce must be a non-negative integer"));
+            }
+            nonce = parsed;
+        }
+        return (new Envelope(fee, wait, nonce), null);
+    }
+}

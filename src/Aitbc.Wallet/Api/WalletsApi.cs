@@ -1,0 +1,175 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Aitbc.Core;
+using Aitbc.Node.Client;
+using Aitbc.ServiceDefaults;
+using Aitbc.Wallet.Keystore;
+using Aitbc.Wallet.Policy;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Aitbc.Wallet.Api;
+
+/// <summary>Wallets: create, import, list, rename, delete, export, unlock and lock, policy, balance.</summary>
+internal static class WalletsApi
+{
+    public const int MaxBody = 16 * 1024;
+
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    };
+
+    public static RouteGroupBuilder MapWalletsApi(this RouteGroupBuilder v1)
+    {
+        var w = v1.MapGroup("/wallets");
+        w.MapPost("/", Create).WithName("CreateWallet").WithSummary("Create (random seed; the phrase is shown once) or import (phrase or raw seed).");
+        w.MapPost("/import", ImportFile).WithName("ImportWallet").WithSummary("Import an export file with its password.");
+        w.MapGet("/", List).WithName("ListWallets");
+        w.MapGet("/{name}", Get).WithName("GetWallet");
+        w.MapDelete("/{name}", Delete).WithName("DeleteWallet").WithSummary("Delete; ?confirm= must repeat the name.");
+        w.MapPost("/{name}/rename", Rename).WithName("RenameWallet");
+        w.MapGet("/{name}/export", Export).WithName("ExportWallet").WithSummary("The encrypted export file (still under the wallet's password).");
+        w.MapPost("/{name}/unlock", Unlock).WithName("UnlockWallet").WithSummary("Unlock for a time (default 300 s).");
+        w.MapPost("/{name}/lock", Lock).WithName("LockWallet");
+        w.MapPut("/{name}/policy", SetPolicy).WithName("SetPolicy").WithSummary("Replace the spending policy (the wallet must be unlocked).");
+        w.MapGet("/{name}/balance", Balance).WithName("GetBalance");
+        return v1;
+    }
+
+    public sealed record CreateRequest(string? Name, string? Password, string? Phrase, string? Seed);
+
+    public sealed record ImportRequest(JsonElement File, string? Password, string? Name);
+
+    public sealed record RenameRequest(string? NewName);
+
+    public sealed record UnlockRequest(string? Password, int? Seconds);
+
+    public sealed record WalletDto(string Name, Address Address, DateTimeOffset CreatedAt, DateTimeOffset? UnlockedUntil, SpendingPolicy Policy, string? Phrase = null);
+
+    private static WalletDto Dto(WalletContext ctx, WalletRecord r, string? phrase = null) =>
+        new(r.Name, r.Address, r.CreatedAt, ctx.Signer.UnlockedUntil(r.Name), r.Policy, phrase);
+
+    private static async Task<IResult> Create(WalletContext ctx, HttpRequest request, CancellationToken ct)
+    {
+        var (req, bad) = await RequestBody.ReadJsonAsync<CreateRequest>(request, MaxBody, Json, ct);
+        if (req is null)
+        {
+            return bad!;
+        }
+        if (req.Phrase is not null && req.Seed is not null)
+        {
+            return WalletErrors.Of("invalid_seed", "give a phrase or a seed, not both");
+        }
+        WalletRecord? wallet;
+        KeystoreError? error;
+        string? phrase = null;
+        if (req.Phrase is not null)
+        {
+            (wallet, error) = ctx.Keystore.ImportPhrase(req.Name ?? "", req.Password ?? "", req.Phrase);
+        }
+        else if (req.Seed is not null)
+        {
+            if (!Hex.TryDecode(req.Seed, 32, out var seed))
+            {
+                return WalletErrors.Of("invalid_seed", "a raw seed is 64 lowercase hex characters");
+            }
+            (wallet, error) = ctx.Keystore.Import(req.Name ?? "", req.Password ?? "", seed);
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(seed);
+        }
+        else
+        {
+            (wallet, phrase, error) = ctx.Keystore.Create(req.Name ?? "", req.Password ?? "");
+        }
+        return wallet is null ? WalletErrors.Of(error!) : TypedResults.Created($"/v1/wallets/{wallet.Name}", Dto(ctx, wallet, phrase));
+    }
+
+    private static async Task<IResult> ImportFile(WalletContext ctx, HttpRequest request, CancellationToken ct)
+    {
+        var (req, bad) = await RequestBody.ReadJsonAsync<ImportRequest>(request, MaxBody, Json, ct);
+        if (req is null)
+        {
+            return bad!;
+        }
+        var (wallet, error) = ctx.Keystore.ImportFile(JsonSerializer.SerializeToUtf8Bytes(req.File), req.Password ?? "", req.Name);
+        return wallet is null ? WalletErrors.Of(error!) : TypedResults.Created($"/v1/wallets/{wallet.Name}", Dto(ctx, wallet));
+    }
+
+    private static IResult List(WalletContext ctx) => TypedResults.Ok(ctx.Keystore.List().Select(r => Dto(ctx, r)).ToList());
+
+    private static IResult Get(WalletContext ctx, string name) =>
+        ctx.Keystore.Get(name) is { } r ? TypedResults.Ok(Dto(ctx, r)) : WalletErrors.Of("not_found", $"no wallet named '{name}'");
+
+    private static IResult Delete(WalletContext ctx, string name, string? confirm)
+    {
+        var error = ctx.Keystore.Delete(name, confirm);
+        if (error is not null)
+        {
+            return WalletErrors.Of(error);
+        }
+        ctx.Signer.Lock(name);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IResult> Rename(WalletContext ctx, string name, HttpRequest request, CancellationToken ct)
+    {
+        var (req, bad) = await RequestBody.ReadJsonAsync<RenameRequest>(request, MaxBody, Json, ct);
+        if (req is null)
+        {
+            return bad!;
+        }
+        ctx.Signer.Lock(name);
+        var error = ctx.Keystore.Rename(name, req.NewName ?? "");
+        return error is null ? TypedResults.Ok(Dto(ctx, ctx.Keystore.Get(req.NewName!)!)) : WalletErrors.Of(error);
+    }
+
+    private static IResult Export(WalletContext ctx, string name) =>
+        ctx.Keystore.Export(name) is { } file
+            ? Results.Bytes(file, "application/json", $"{name}.aitbc-wallet.json")
+            : WalletErrors.Of("not_found", $"no wallet named '{name}'");
+
+    private static async Task<IResult> Unlock(WalletContext ctx, string name, HttpRequest request, CancellationToken ct)
+    {
+        var (req, bad) = await RequestBody.ReadJsonAsync<UnlockRequest>(request, MaxBody, Json, ct);
+        if (req is null)
+        {
+            return bad!;
+        }
+        var (expires, error) = ctx.Signer.Unlock(name, req.Password ?? "", req.Seconds is { } s ? TimeSpan.FromSeconds(s) : null);
+        return expires is null ? WalletErrors.Of(error!) : TypedResults.Ok(new { name, unlockedUntil = expires });
+    }
+
+    private static IResult Lock(WalletContext ctx, string name) =>
+        ctx.Keystore.Get(name) is null
+            ? WalletErrors.Of("not_found", $"no wallet named '{name}'")
+            : TypedResults.Ok(new { name, wasUnlocked = ctx.Signer.Lock(name) });
+
+    private static async Task<IResult> SetPolicy(WalletContext ctx, string name, HttpRequest request, CancellationToken ct)
+    {
+        var (policy, bad) = await RequestBody.ReadJsonAsync<SpendingPolicy>(request, MaxBody, Json, ct);
+        if (policy is null)
+        {
+            return bad!;
+        }
+        var (record, error) = ctx.Signer.SetPolicy(name, policy);
+        return record is null ? WalletErrors.Of(error!) : TypedResults.Ok(Dto(ctx, record));
+    }
+
+    private static async Task<IResult> Balance(WalletContext ctx, string name, CancellationToken ct)
+    {
+        if (ctx.Keystore.Get(name) is not { } r)
+        {
+            return WalletErrors.Of("not_found", $"no wallet named '{name}'");
+        }
+        try
+        {
+            return TypedResults.Ok(await ctx.Node.AccountAsync(r.Address, ct));
+        }
+        catch (HttpRequestException e)
+        {
+            return WalletErrors.Of("node_unavailable", $"the node at {ctx.Options.Node} cannot be reached: {e.Message}");
+        }
+    }
+}

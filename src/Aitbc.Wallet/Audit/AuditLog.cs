@@ -1,0 +1,239 @@
+using System.Threading.Channels;
+using Aitbc.Core;
+using Aitbc.Wallet.Keystore;
+using Microsoft.Data.Sqlite;
+
+namespace Aitbc.Wallet.Audit;
+
+/// <summary>
+/// One entry per signing decision. Each entry's hash covers the previous entry's hash, so an entry
+/// altered, removed or reordered in the file breaks the chain from there on.
+/// </summary>
+public sealed record AuditEntry(
+    long Seq, long Time, string Wallet, Address Address, Hash256 TxId, string Type, Amount Amount,
+    string Decision, string? Reason, Hash256 PrevHash, Hash256 Hash)
+{
+    public const string Signed = "signed";
+    public const string Refused = "refused";
+
+    /// <summary>SHA-256 of <c>AITBC/audit/v1\n</c> + JCS of the entry without its own hash.</summary>
+    public static Hash256 Compute(long seq, long time, string wallet, Address address, Hash256 txId, string type, Amount amount,
+        string decision, string? reason, Hash256 prevHash)
+    {
+        var w = new CanonicalJsonWriter(512);
+        w.Prefix("AITBC/audit/v1\n"u8);
+        w.StartObject();
+        w.Property("address", address.ToString());
+        w.Property("amount", amount.ToString());
+        w.Property("decision", decision);
+        w.Property("prevHash", prevHash.ToString());
+        if (reason is not null)
+        {
+            w.Property("reason", reason);
+        }
+        w.Property("seq", seq);
+        w.Property("time", time);
+        w.Property("txId", txId.ToString());
+        w.Property("type", type);
+        w.Property("wallet", wallet);
+        w.EndObject();
+        return Hash256.Compute(w.WrittenSpan);
+    }
+}
+
+/// <summary>The result of checking the whole chain of entries.</summary>
+public sealed record AuditVerification(bool Intact, long Entries, long? FirstBadSeq, string? Problem);
+
+/// <summary>
+/// The audit log in the keystore file. Appends are group-committed: concurrent signers' entries are
+/// written in one synced transaction, and each signer gets its signature only after its entry is on disk.
+/// </summary>
+public sealed class AuditLog : IAsyncDisposable
+{
+    private static readonly string[] InsertParameters = ["$seq", "$time", "$wallet", "$address", "$tx", "$type", "$amount", "$decision", "$reason", "$prev", "$hash"];
+    private readonly WalletKeystore _keystore;
+    private readonly TimeProvider _time;
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _writer;
+    private long _seq;
+    private Hash256 _last;
+
+    private sealed record Pending(string Wallet, Address Address, Hash256 TxId, string Type, Amount Amount, string Decision, string? Reason,
+        TaskCompletionSource<AuditEntry> Done);
+
+    public AuditLog(WalletKeystore keystore, TimeProvider time)
+    {
+        _keystore = keystore;
+        _time = time;
+        using (var c = keystore.Connect())
+        using (var cmd = c.CreateCommand())
+        {
+            cmd.CommandText = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
+            using var r = cmd.ExecuteReader();
+            if (r.Read())
+            {
+                _seq = r.GetInt64(0);
+                _last = Hash256.TryParse(r.GetString(1), out var h) ? h : throw new InvalidDataException("The last audit entry's hash is unreadable: the file was altered.");
+            }
+        }
+        _writer = Task.Run(WriteLoopAsync);
+    }
+
+    public Task<AuditEntry> AppendAsync(string wallet, Address address, Hash256 txId, string type, Amount amount, string decision, string? reason)
+    {
+        var done = new TaskCompletionSource<AuditEntry>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_queue.Writer.TryWrite(new Pending(wallet, address, txId, type, amount, decision, reason, done)))
+        {
+            done.SetException(new ObjectDisposedException(nameof(AuditLog)));
+        }
+        return done.Task;
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<Pending>(256);
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < 4096 && _queue.Reader.TryRead(out var p))
+            {
+                batch.Add(p);
+            }
+            try
+            {
+                var entries = Write(batch);
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Done.SetResult(entries[i]);
+                }
+            }
+            catch (Exception e) when (e is SqliteException or IOException)
+            {
+                // Nothing of this batch is on disk, so none of its signatures may leave.
+                foreach (var p in batch)
+                {
+                    p.Done.SetException(e);
+                }
+            }
+        }
+    }
+
+    private List<AuditEntry> Write(List<Pending> batch)
+    {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var entries = new List<AuditEntry>(batch.Count);
+        var seq = _seq;
+        var last = _last;
+        using var c = _keystore.Connect();
+        using var tx = c.BeginTransaction();
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = """
+            INSERT INTO audit (seq, time, wallet, address, tx_id, type, amount, decision, reason, prev_hash, hash)
+            VALUES ($seq, $time, $wallet, $address, $tx, $type, $amount, $decision, $reason, $prev, $hash)
+            """;
+        var ps = InsertParameters.Select(n => cmd.Parameters.Add(n, SqliteType.Text)).ToArray();
+        foreach (var p in batch)
+        {
+            seq++;
+            var hash = AuditEntry.Compute(seq, now, p.Wallet, p.Address, p.TxId, p.Type, p.Amount, p.Decision, p.Reason, last);
+            var e = new AuditEntry(seq, now, p.Wallet, p.Address, p.TxId, p.Type, p.Amount, p.Decision, p.Reason, last, hash);
+            object?[] values = [seq, now, e.Wallet, e.Address.ToString(), e.TxId.ToString(), e.Type, e.Amount.ToString(), e.Decision, (object?)e.Reason ?? DBNull.Value, last.ToString(), hash.ToString()];
+            for (var i = 0; i < ps.Length; i++)
+            {
+                ps[i].Value = values[i];
+            }
+            cmd.ExecuteNonQuery();
+            entries.Add(e);
+            last = hash;
+        }
+        tx.Commit();
+        _seq = seq;
+        _last = last;
+        return entries;
+    }
+
+    /// <summary>What an address signed since a time (time, amount plus fee): the rolling window of the daily limit.</summary>
+    public IReadOnlyList<(long Time, Amount Amount)> SignedSince(Address address, long sinceMs)
+    {
+        using var c = _keystore.Connect();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT time, amount FROM audit WHERE address = $address AND time > $since AND decision = 'signed' ORDER BY seq";
+        cmd.Parameters.AddWithValue("$address", address.ToString());
+        cmd.Parameters.AddWithValue("$since", sinceMs);
+        using var r = cmd.ExecuteReader();
+        var list = new List<(long, Amount)>();
+        while (r.Read())
+        {
+            // An unreadable amount counts as everything: nothing more is spent until someone looks.
+            list.Add((r.GetInt64(0), Amount.TryParse(r.GetString(1), out var a) ? a : new Amount(ulong.MaxValue)));
+        }
+        return list;
+    }
+
+    public IReadOnlyList<AuditEntry> Read(string? wallet, long afterSeq, int limit)
+    {
+        using var c = _keystore.Connect();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT seq, time, wallet, address, tx_id, type, amount, decision, reason, prev_hash, hash FROM audit " +
+            "WHERE seq > $after AND ($wallet IS NULL OR wallet = $wallet) ORDER BY seq LIMIT $limit";
+        cmd.Parameters.AddWithValue("$after", afterSeq);
+        cmd.Parameters.AddWithValue("$wallet", (object?)wallet ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$limit", limit);
+        using var r = cmd.ExecuteReader();
+        var list = new List<AuditEntry>();
+        while (r.Read())
+        {
+            list.Add(new AuditEntry(r.GetInt64(0), r.GetInt64(1), r.GetString(2), Address.Parse(r.GetString(3)), Hash256.Parse(r.GetString(4)),
+                r.GetString(5), Amount.Parse(r.GetString(6)), r.GetString(7), r.IsDBNull(8) ? null : r.GetString(8),
+                Hash256.Parse(r.GetString(9)), Hash256.Parse(r.GetString(10))));
+        }
+        return list;
+    }
+
+    /// <summary>Recomputes every entry's hash and link, in order; reports the first that does not hold.</summary>
+    public AuditVerification Verify()
+    {
+        using var c = _keystore.Connect();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT seq, time, wallet, address, tx_id, type, amount, decision, reason, prev_hash, hash FROM audit ORDER BY seq";
+        using var r = cmd.ExecuteReader();
+        var expectedSeq = 1L;
+        var prev = Hash256.Zero;
+        long count = 0;
+        while (r.Read())
+        {
+            var seq = r.GetInt64(0);
+            if (seq != expectedSeq)
+            {
+                return new AuditVerification(false, count, expectedSeq, $"entry {expectedSeq} is missing");
+            }
+            if (!Address.TryParse(r.GetString(3), out var address, out _) || !Hash256.TryParse(r.GetString(4), out var txId) ||
+                !Amount.TryParse(r.GetString(6), out var amount) || !Hash256.TryParse(r.GetString(9), out var prevHash) ||
+                !Hash256.TryParse(r.GetString(10), out var hash))
+            {
+                return new AuditVerification(false, count, seq, $"entry {seq} is unreadable");
+            }
+            if (prevHash != prev)
+            {
+                return new AuditVerification(false, count, seq, $"entry {seq} does not link to entry {seq - 1}");
+            }
+            var recomputed = AuditEntry.Compute(seq, r.GetInt64(1), r.GetString(2), address, txId, r.GetString(5), amount, r.GetString(7),
+                r.IsDBNull(8) ? null : r.GetString(8), prevHash);
+            if (recomputed != hash)
+            {
+                return new AuditVerification(false, count, seq, $"entry {seq} was altered (its hash does not match its contents)");
+            }
+            prev = hash;
+            expectedSeq++;
+            count++;
+        }
+        return new AuditVerification(true, count, null, null);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _writer;
+    }
+}

@@ -1,0 +1,319 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Aitbc.Core;
+using Aitbc.Wallet.Policy;
+using Microsoft.Data.Sqlite;
+
+namespace Aitbc.Wallet.Keystore;
+
+/// <summary>A wallet as stored: its name, address, sealed seed and policy. The seed is never stored in the clear.</summary>
+public sealed record WalletRecord(string Name, SealedSeed Sealed, SpendingPolicy Policy, string PolicyMac, DateTimeOffset CreatedAt)
+{
+    public Address Address => Sealed.Address;
+}
+
+/// <summary>An expected refusal from the keystore, with the reason to show.</summary>
+public sealed record KeystoreError(string Code, string Message);
+
+/// <summary>A wallet opened with its password: its key, and the key that authenticates its policy.</summary>
+public sealed class OpenedWallet(WalletRecord record, Ed25519Key key, byte[] policyKey) : IDisposable
+{
+    public WalletRecord Record { get; } = record;
+    public Ed25519Key Key { get; } = key;
+    public byte[] PolicyKey { get; } = policyKey;
+
+    public void Dispose()
+    {
+        Key.Dispose();
+        CryptographicOperations.ZeroMemory(PolicyKey);
+    }
+}
+
+/// <summary>
+/// The keystore: one SQLite file of wallets, each an Ed25519 seed sealed with a password-derived key.
+/// Used by the wallet daemon and, when no daemon runs, by the CLI directly.
+/// </summary>
+public sealed class WalletKeystore
+{
+    public const int MaxNameLength = 64;
+    private readonly string _connectionString;
+
+    public WalletKeystore(string path, KdfCost? cost = null)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        _connectionString = KeystoreDb.ConnectionString(Path);
+        KeystoreDb.Initialize(_connectionString);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(Path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        Cost = cost ?? KdfCost.Default;
+    }
+
+    public string Path { get; }
+
+    public KdfCost Cost { get; }
+
+    internal SqliteConnection Connect() => KeystoreDb.Open(_connectionString);
+
+    public static KeystoreError? CheckName(string? name) =>
+        string.IsNullOrEmpty(name) || name.Length > MaxNameLength || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')
+            ? new KeystoreError("invalid_name", $"a wallet name is 1-{MaxNameLength} characters of letters, digits, '-', '_', '.'")
+            : null;
+
+    public static KeystoreError? CheckPassword(string? password) =>
+        string.IsNullOrEmpty(password) || password.Length < 8
+            ? new KeystoreError("weak_password", "a password has at least 8 characters")
+            : null;
+
+    /// <summary>Creates a wallet from a new random seed; the recovery phrase is returned once and never stored.</summary>
+    public (WalletRecord? Wallet, string? Phrase, KeystoreError? Error) Create(string name, string password)
+    {
+        var seed = RandomNumberGenerator.GetBytes(32);
+        try
+        {
+            var (wallet, error) = Import(name, password, seed);
+            return (wallet, wallet is null ? null : Mnemonic.FromSeed(seed), error);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(seed);
+        }
+    }
+
+    public (WalletRecord? Wallet, KeystoreError? Error) ImportPhrase(string name, string password, string phrase)
+    {
+        var seed = Mnemonic.ToSeed(phrase, out var why);
+        if (seed is null)
+        {
+            return (null, new KeystoreError("invalid_phrase", why!));
+        }
+        try
+        {
+            return Import(name, password, seed);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(seed);
+        }
+    }
+
+    public (WalletRecord? Wallet, KeystoreError? Error) Import(string name, string password, ReadOnlySpan<byte> seed)
+    {
+        if ((CheckName(name) ?? CheckPassword(password)) is { } invalid)
+        {
+            return (null, invalid);
+        }
+        if (seed.Length != 32)
+        {
+            return (null, new KeystoreError("invalid_seed", "a raw seed is 32 bytes (64 hex characters)"));
+        }
+        using var key = Ed25519Key.FromSeed(seed);
+        var policyKey = SpendingPolicy.KeyFromSeed(seed);
+        var record = new WalletRecord(name, SealedSeed.Seal(seed, key.Address, password, Cost), SpendingPolicy.Unlimited,
+            SpendingPolicy.Unlimited.Mac(policyKey, key.Address), DateTimeOffset.UtcNow);
+        CryptographicOperations.ZeroMemory(policyKey);
+        return Insert(record);
+    }
+
+    private (WalletRecord?, KeystoreError?) Insert(WalletRecord r)
+    {
+        using var c = Connect();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = """
+            INSERT INTO wallets (name, address, kdf_passes, kdf_memory_kib, salt, nonce, ciphertext, policy, policy_mac, created_at)
+            VALUES ($name, $address, $passes, $memory, $salt, $nonce, $ciphertext, $policy, $mac, $created)
+            """;
+        cmd.Parameters.AddWithValue("$name", r.Name);
+        cmd.Parameters.AddWithValue("$address", r.Address.ToString());
+        cmd.Parameters.AddWithValue("$passes", r.Sealed.Cost.Passes);
+        cmd.Parameters.AddWithValue("$memory", r.Sealed.Cost.MemoryKiB);
+        cmd.Parameters.AddWithValue("$salt", r.Sealed.Salt);
+        cmd.Parameters.AddWithValue("$nonce", r.Sealed.Nonce);
+        cmd.Parameters.AddWithValue("$ciphertext", r.Sealed.Ciphertext);
+        cmd.Parameters.AddWithValue("$policy", r.Policy.ToJson());
+        cmd.Parameters.AddWithValue("$mac", r.PolicyMac);
+        cmd.Parameters.AddWithValue("$created", r.CreatedAt.ToUnixTimeMilliseconds());
+        try
+        {
+            cmd.ExecuteNonQuery();
+            return (r, null);
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19) // SQLITE_CONSTRAINT
+        {
+            return (null, e.Message.Contains("address", StringComparison.Ordinal)
+                ? new KeystoreError("duplicate_key", $"the keystore already holds the key of {r.Address} under another name")
+                : new KeystoreError("name_taken", $"a wallet named '{r.Name}' exists already"));
+        }
+    }
+
+    public IReadOnlyList<WalletRecord> List()
+    {
+        using var c = Connect();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT name, address, kdf_passes, kdf_memory_kib, salt, nonce, ciphertext, policy, policy_mac, created_at FROM wallets ORDER BY name";
+        using var r = cmd.ExecuteReader();
+        var list = new List<WalletRecord>();
+        while (r.Read())
+        {
+            list.Add(Read(r));
+        }
+        return list;
+    }
+
+    public WalletRecord? Get(string name)
+    {
+        using var c = Connect();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT name, address, kdf_passes, kdf_memory_kib, salt, nonce, ciphertext, policy, policy_mac, created_at FROM wallets WHERE name = $name";
+        cmd.Parameters.AddWithValue("$name", name);
+        using var r = cmd.ExecuteReader();
+        return r.Read() ? Read(r) : null;
+    }
+
+    private static WalletRecord Read(SqliteDataReader r)
+    {
+        var name = r.GetString(0);
+        if (!Address.TryParse(r.GetString(1), out var address, out _))
+        {
+            throw new InvalidDataException($"The keystore row of wallet '{name}' has an invalid address: the file was altered.");
+        }
+        SpendingPolicy policy;
+        try
+        {
+            policy = SpendingPolicy.FromJson(r.GetString(7));
+        }
+        catch (JsonException)
+        {
+            throw new InvalidDataException($"The keystore row of wallet '{name}' has an unreadable policy: the file was altered.");
+        }
+        var sealedSeed = new SealedSeed(address, new KdfCost(r.GetInt32(2), r.GetInt32(3)), (byte[])r[4], (byte[])r[5], (byte[])r[6]);
+        return new WalletRecord(name, sealedSeed, policy, r.GetString(8), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(9)));
+    }
+
+    /// <summary>Opens a wallet with its password and checks that nothing in its row was altered.</summary>
+    public (OpenedWallet? Wallet, KeystoreError? Error) Open(string name, string password)
+    {
+        var record = Get(name);
+        if (record is null)
+        {
+            return (null, new KeystoreError("not_found", $"no wallet named '{name}'"));
+        }
+        var seed = record.Sealed.Open(password);
+        if (seed is null)
+        {
+            return (null, new KeystoreError("wrong_password", $"wrong password for wallet '{name}' (or its keystore row was altered)"));
+        }
+        try
+        {
+            var key = Ed25519Key.FromSeed(seed);
+            var policyKey = SpendingPolicy.KeyFromSeed(seed);
+            if (key.Address != record.Address)
+            {
+                key.Dispose();
+                return (null, new KeystoreError("tampered", $"the keystore row of wallet '{name}' was altered: its key is not its address"));
+            }
+            if (!CryptographicOperations.FixedTimeEquals(
+                System.Text.Encoding.ASCII.GetBytes(record.Policy.Mac(policyKey, record.Address)), System.Text.Encoding.ASCII.GetBytes(record.PolicyMac)))
+            {
+                key.Dispose();
+                return (null, new KeystoreError("tampered", $"the spending policy of wallet '{name}' was altered outside the wallet"));
+            }
+            return (new OpenedWallet(record, key, policyKey), null);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(seed);
+        }
+    }
+
+    /// <summary>Replaces a wallet's policy; needs the wallet opened, since the policy is authenticated with its key.</summary>
+    public WalletRecord SetPolicy(OpenedWallet wallet, SpendingPolicy policy)
+    {
+        var mac = policy.Mac(wallet.PolicyKey, wallet.Record.Address);
+        using var c = Connect();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "UPDATE wallets SET policy = $policy, policy_mac = $mac WHERE name = $name AND address = $address";
+        cmd.Parameters.AddWithValue("$policy", policy.ToJson());
+        cmd.Parameters.AddWithValue("$mac", mac);
+        cmd.Parameters.AddWithValue("$name", wallet.Record.Name);
+        cmd.Parameters.AddWithValue("$address", wallet.Record.Address.ToString());
+        if (cmd.ExecuteNonQuery() != 1)
+        {
+            throw new InvalidOperationException($"Wallet '{wallet.Record.Name}' changed while its policy was being set.");
+        }
+        return wallet.Record with { Policy = policy, PolicyMac = mac };
+    }
+
+    public KeystoreError? Rename(string name, string newName)
+    {
+        if (CheckName(newName) is { } invalid)
+        {
+            return invalid;
+        }
+        using var c = Connect();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "UPDATE wallets SET name = $new WHERE name = $name";
+        cmd.Parameters.AddWithValue("$new", newName);
+        cmd.Parameters.AddWithValue("$name", name);
+        try
+        {
+            return cmd.ExecuteNonQuery() == 1 ? null : new KeystoreError("not_found", $"no wallet named '{name}'");
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19)
+        {
+            return new KeystoreError("name_taken", $"a wallet named '{newName}' exists already");
+        }
+    }
+
+    /// <summary>Deletes a wallet; <paramref name="confirm"/> must repeat its name (a deleted key is gone unless its phrase was kept).</summary>
+    public KeystoreError? Delete(string name, string? confirm)
+    {
+        if (confirm != name)
+        {
+            return new KeystoreError("confirmation_required", $"deleting '{name}' destroys its key: confirm by repeating the wallet's name");
+        }
+        using var c = Connect();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "DELETE FROM wallets WHERE name = $name";
+        cmd.Parameters.AddWithValue("$name", name);
+        return cmd.ExecuteNonQuery() == 1 ? null : new KeystoreError("not_found", $"no wallet named '{name}'");
+    }
+
+    /// <summary>An encrypted export: the sealed seed as stored (still under the wallet's password), as JSON.</summary>
+    public byte[]? Export(string name) => Get(name) is { } r ? ExportFile.From(r).ToJson() : null;
+
+    /// <summary>Imports an export file; the password must open it, so a damaged file is refused.</summary>
+    public (WalletRecord? Wallet, KeystoreError? Error) ImportFile(ReadOnlySpan<byte> file, string password, string? name = null)
+    {
+        var export = ExportFile.Parse(file, out var error);
+        if (export is null)
+        {
+            return (null, new KeystoreError("invalid_export", error!));
+        }
+        var sealedSeed = export.ToSealed();
+        var seed = sealedSeed.Open(password);
+        if (seed is null)
+        {
+            return (null, new KeystoreError("wrong_password", "the password does not open this export (or the file was altered)"));
+        }
+        try
+        {
+            using var key = Ed25519Key.FromSeed(seed);
+            if (key.Address != sealedSeed.Address)
+            {
+                return (null, new KeystoreError("tampered", "the export's key is not its address: the file was altered"));
+            }
+            var policyKey = SpendingPolicy.KeyFromSeed(seed);
+            var record = new WalletRecord(name ?? export.Name, sealedSeed, SpendingPolicy.Unlimited,
+                SpendingPolicy.Unlimited.Mac(policyKey, sealedSeed.Address), DateTimeOffset.UtcNow);
+            CryptographicOperations.ZeroMemory(policyKey);
+            return CheckName(record.Name) is { } invalid ? (null, invalid) : Insert(record);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(seed);
+        }
+    }
+}

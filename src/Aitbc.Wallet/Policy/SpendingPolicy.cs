@@ -1,0 +1,79 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Aitbc.Core;
+
+namespace Aitbc.Wallet.Policy;
+
+/// <summary>
+/// What a wallet may sign, checked before every signature: a maximum per transaction and per
+/// rolling 24 hours (amount plus fee), and the only recipients and escrow providers allowed
+/// (null: any). Meant for agents that hold keys: a runaway agent cannot spend more than its owner allowed.
+/// </summary>
+public sealed record SpendingPolicy(
+    Amount? MaxPerTx = null, Amount? MaxPerDay = null,
+    IReadOnlyList<Address>? AllowedRecipients = null, IReadOnlyList<Address>? AllowedProviders = null)
+{
+    public static readonly SpendingPolicy Unlimited = new();
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static SpendingPolicy FromJson(string json) => JsonSerializer.Deserialize<SpendingPolicy>(json, Json) ?? Unlimited;
+
+    /// <summary>What a transaction spends from the wallet for the policy: amount plus fee; settles and refunds spend only their fee.</summary>
+    public static Amount Spend(TxBody body, Amount fee) => body switch
+    {
+        TransferBody t => Sum(t.Amount, fee),
+        EscrowLockBody l => Sum(l.Amount, fee),
+        _ => fee,
+    };
+
+    private static Amount Sum(Amount a, Amount b) => Amount.TryAdd(a, b, out var s) ? s : new Amount(ulong.MaxValue);
+
+    /// <summary>Null when allowed; else the reason. <paramref name="spentToday"/> is what was signed in the last 24 hours.</summary>
+    public string? Check(TxBody body, Amount fee, Amount spentToday)
+    {
+        var spend = Spend(body, fee);
+        if (MaxPerTx is { } perTx && spend > perTx)
+        {
+            return $"spends {spend} (amount plus fee), over the per-transaction limit of {perTx}";
+        }
+        if (MaxPerDay is { } perDay && (!Amount.TryAdd(spentToday, spend, out var total) || total > perDay))
+        {
+            return $"would bring the last 24 hours' spending to {Sum(spentToday, spend)}, over the daily limit of {perDay} ({spentToday} spent)";
+        }
+        switch (body)
+        {
+            case TransferBody t when AllowedRecipients is { } allowed && !allowed.Contains(t.To):
+                return $"recipient {t.To} is not on the wallet's allowed list";
+            case EscrowLockBody l when AllowedProviders is { } providers && !providers.Contains(l.Provider):
+                return $"provider {l.Provider} is not on the wallet's allowed list";
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>
+    /// A MAC over the policy keyed from the wallet's seed: a policy edited in the keystore file by
+    /// anything but the daemon (with the wallet unlocked) is detected.
+    /// </summary>
+    public string Mac(ReadOnlySpan<byte> policyKey, Address address) =>
+        Convert.ToHexStringLower(HMACSHA256.HashData(policyKey, Encoding.UTF8.GetBytes($"AITBC/policy/v1\n{address}\n{ToJson()}")));
+
+    public static byte[] KeyFromSeed(ReadOnlySpan<byte> seed)
+    {
+        var input = new byte[seed.Length + 20];
+        "AITBC/policy-key/v1\n"u8.CopyTo(input);
+        seed.CopyTo(input.AsSpan(20));
+        var key = SHA256.HashData(input);
+        CryptographicOperations.ZeroMemory(input);
+        return key;
+    }
+}

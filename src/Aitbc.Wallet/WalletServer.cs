@@ -1,0 +1,115 @@
+using System.Net;
+using Aitbc.Node.Client;
+using Aitbc.Wallet.Api;
+using Aitbc.Wallet.Audit;
+using Aitbc.Wallet.Keystore;
+using Aitbc.Wallet.Signing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Aitbc.Wallet;
+
+/// <summary>
+/// The wallet daemon as a library (the executable and the tests start this same object): the
+/// keystore, the signer with its policies and audit log, and the API on loopback with cookie auth.
+/// </summary>
+public sealed class WalletServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly WalletContext _ctx;
+    private readonly CookieAuth _cookie;
+    private readonly HttpClient _http;
+
+    private WalletServer(WebApplication app, WalletContext ctx, CookieAuth cookie, HttpClient http)
+    {
+        _app = app;
+        _ctx = ctx;
+        _cookie = cookie;
+        _http = http;
+    }
+
+    public Uri Uri => new(_app.Urls.First());
+
+    public string CookiePath => _cookie.Path;
+
+    public string Token => _cookie.Token;
+
+    public WalletKeystore Keystore => _ctx.Keystore;
+
+    public static async Task<WalletServer> StartAsync(WalletOptions options, Action<ILoggingBuilder>? logging = null, CancellationToken ct = default)
+    {
+        if (!IPAddress.TryParse(options.Host, out var ip) || !IPAddress.IsLoopback(ip))
+        {
+            throw new InvalidOperationException($"The wallet daemon listens on loopback only (it holds keys); '{options.Host}' is not a loopback address.");
+        }
+        var http = new HttpClient { BaseAddress = new Uri(options.Node), Timeout = TimeSpan.FromSeconds(60) };
+        var node = new NodeClient(http);
+        string chainId;
+        try
+        {
+            chainId = (await node.StatusAsync(ct)).ChainId;
+        }
+        catch (HttpRequestException e)
+        {
+            http.Dispose();
+            throw new InvalidOperationException($"The node at {options.Node} cannot be reached: {e.Message}", e);
+        }
+        var keystore = new WalletKeystore(options.Keystore, new KdfCost(options.KdfPasses, options.KdfMemoryKiB));
+        var audit = new AuditLog(keystore, TimeProvider.System);
+        var signer = new WalletSigner(keystore, audit, node, chainId, TimeProvider.System);
+        var ctx = new WalletContext(keystore, signer, audit, node, options);
+        var cookie = new CookieAuth(options.CookiePath);
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        if (logging is null)
+        {
+            builder.Logging.AddSimpleConsole(o => o.SingleLine = true).AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        }
+        else
+        {
+            logging(builder.Logging);
+        }
+        builder.WebHost.UseKestrel(k => k.AddServerHeader = false);
+        builder.WebHost.UseUrls($"http://{(ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip.ToString())}:{options.Port}");
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+        builder.Services.AddHealthChecks();
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
+        builder.Services.AddSingleton(ctx);
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.Use(cookie.Middleware);
+        app.MapHealthChecks("/health/live");
+        app.MapHealthChecks("/health/ready");
+        app.MapOpenApi();
+        app.MapGroup("/v1").MapWalletsApi().MapSigningApi().MapAuditApi();
+        try
+        {
+            await app.StartAsync(ct);
+        }
+        catch
+        {
+            cookie.Dispose();
+            signer.Dispose();
+            await audit.DisposeAsync();
+            http.Dispose();
+            throw;
+        }
+        return new WalletServer(app, ctx, cookie, http);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _ctx.Signer.Dispose();
+        await _ctx.Audit.DisposeAsync();
+        _cookie.Dispose();
+        _http.Dispose();
+    }
+}
