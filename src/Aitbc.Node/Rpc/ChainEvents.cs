@@ -48,7 +48,7 @@ internal sealed class ChainEvents
         byte[]? blockMessage = null;
         foreach (var s in subscribers)
         {
-            var (blocks, addresses, jobs, parties) = s.Snapshot();
+            var (blocks, addresses, jobs, parties, allEscrows) = s.Snapshot();
             if (blocks)
             {
                 blockMessage ??= BlockMessage(c.Block);
@@ -67,11 +67,11 @@ internal sealed class ChainEvents
                     }
                 }
             }
-            if (jobs.Count > 0 || parties.Count > 0)
+            if (allEscrows || jobs.Count > 0 || parties.Count > 0)
             {
                 foreach (var e in c.Escrows)
                 {
-                    if (jobs.Contains(e.JobId) || parties.Contains(e.Client) || parties.Contains(e.Provider))
+                    if (allEscrows || jobs.Contains(e.JobId) || parties.Contains(e.Client) || parties.Contains(e.Provider))
                     {
                         s.Send(JsonSerializer.SerializeToUtf8Bytes(
                             new { channel = "escrows", escrow = AccountsApi.EscrowDto.From(e, c.Block.Height), height = c.Block.Height }, Web));
@@ -117,6 +117,7 @@ internal sealed class ChainEvents
         public const int Buffer = 4096;
         private readonly Lock _lock = new();
         private bool _blocks;
+        private bool _allEscrows;
         private HashSet<Address> _addresses = [];
         private HashSet<string> _jobs = new(StringComparer.Ordinal);
         private HashSet<Address> _parties = [];
@@ -126,11 +127,20 @@ internal sealed class ChainEvents
         /// <summary>Set when the subscriber fell behind and was cut off.</summary>
         public bool Overflowed { get; private set; }
 
-        public (bool, HashSet<Address>, HashSet<string>, HashSet<Address>) Snapshot()
+        public (bool, HashSet<Address>, HashSet<string>, HashSet<Address>, bool) Snapshot()
         {
             lock (_lock)
             {
-                return (_blocks, _addresses, _jobs, _parties);
+                return (_blocks, _addresses, _jobs, _parties, _allEscrows);
+            }
+        }
+
+        /// <summary>Every escrow change, for a market that follows all jobs.</summary>
+        public void AllEscrows(bool on)
+        {
+            lock (_lock)
+            {
+                _allEscrows = on;
             }
         }
 

@@ -11,7 +11,7 @@ namespace Aitbc.Node.Rpc;
 /// <summary>
 /// WebSocket <c>/v1/ws</c>. The client sends <c>{"op":"subscribe"|"unsubscribe","channel":"blocks"}</c>,
 /// <c>{"op":…,"channel":"txs","address":"ait1…"}</c>, or <c>{"op":…,"channel":"escrows","jobId":"…"}</c>
-/// (or <c>"party":"ait1…"</c>); each is acknowledged, and committed events follow as JSON text messages.
+/// (or <c>"party":"ait1…"</c>, or <c>"all":true</c>); each is acknowledged, and committed events follow as JSON text messages.
 /// </summary>
 internal static class WebSocketApi
 {
@@ -161,7 +161,11 @@ internal static class WebSocketApi
                     break;
                 case "escrows":
                     var jobId = Str(root, "jobId");
-                    if (TxLimits.IsValidJobId(jobId))
+                    if (root.TryGetProperty("all", out var all) && all.ValueKind == JsonValueKind.True)
+                    {
+                        s.AllEscrows(on);
+                    }
+                    else if (TxLimits.IsValidJobId(jobId))
                     {
                         s.Job(jobId!, on);
                     }
@@ -171,7 +175,7 @@ internal static class WebSocketApi
                     }
                     else
                     {
-                        return Reply("error", channel, "escrows needs a valid 'jobId' or 'party' address");
+                        return Reply("error", channel, "escrows needs a valid 'jobId', a 'party' address, or \"all\": true");
                     }
                     break;
                 default:

@@ -1,0 +1,255 @@
+using Aitbc.Node.Mempool;
+using Aitbc.Node.Rpc;
+using Aitbc.ServiceDefaults;
+
+namespace Aitbc.Node.Tests.Mempool;
+
+/// <summary>Admission (signature once, nonces, funds), per-sender nonce queues, fee priority and the pool's bound.</summary>
+public sealed class TxPoolTests
+{
+    private const ulong Ait = TestChain.Ait;
+    private const ulong Fee = TestChain.Fee;
+    private static readonly Ed25519Key Alice = TestKeys.Alice;
+    private static readonly Ed25519Key Bob = TestKeys.Bob;
+    private static readonly Ed25519Key Carol = TestKeys.Carol;
+
+    private static TestChain Funded() =>
+        TestChain.New().Fund(Alice, 1_000 * Ait).Fund(Bob, 1_000 * Ait).Fund(Carol, 1_000 * Ait).Open();
+
+    private static void AssertAdmitted(TxPool pool, Transaction tx) => Assert.Null(pool.Add(tx));
+
+    private static void AssertRefused(TxPool pool, Transaction tx, ApiError error, string detail)
+    {
+        var count = pool.Count;
+        var wasPending = pool.Contains(tx.Id);
+        var rejection = pool.Add(tx);
+        Assert.NotNull(rejection);
+        Assert.Equal(error, rejection.Error);
+        Assert.Equal(detail, rejection.Detail);
+        Assert.Equal(count, pool.Count);
+        Assert.Equal(wasPending, pool.Contains(tx.Id));
+    }
+
+    [Fact]
+    public void Admission_checks_the_signature_and_refuses_a_bad_one_without_admitting_it()
+    {
+        using var c = Funded();
+        var node = NodeParts.For(c);
+        var good = Tx.Transfer(Bob, 1 * Ait).SignedBy(Alice);
+        var bad = Tx.WithBadSignature(Tx.Transfer(Bob, 2 * Ait).SignedBy(Alice));
+
+        var (refusedTx, rejection) = TxsApi.Admit(node, bad.ToJsonBytes());
+        var (admittedTx, none) = TxsApi.Admit(node, good.ToJsonBytes());
+
+        Assert.Null(refusedTx);
+        Assert.Equal(ApiErrors.BadSignature, rejection!.Error);
+        Assert.Equal($"the signature does not verify for {Alice.Address}", rejection.Detail);
+        Assert.Null(none);
+        Assert.Equal(good.Id, admittedTx!.Id);
+        Assert.Equal(1, node.Pool.Count);
+        Assert.True(node.Pool.Contains(good.Id));
+    }
+
+    [Fact]
+    public void A_block_reuses_the_admission_check_while_an_imported_block_is_verified_in_full()
+    {
+        // The pool's Add is called only after the signature verified; building a block does not verify it again.
+        using var c = Funded();
+        var node = NodeParts.For(c);
+        var bad = Tx.WithBadSignature(Tx.Transfer(Bob, 2 * Ait).SignedBy(Alice));
+        AssertAdmitted(node.Pool, bad);
+
+        var built = c.Build([.. node.Pool.SelectReady(10)]).Block;
+
+        Assert.Equal([bad.Id], built.Transactions.Select(t => t.Id));
+        using var peer = TestChain.Open(c.Genesis, new Node.Storage.MemoryStore());
+        Assert.Equal($"transaction {bad.Id} has an invalid signature", peer.Chain.Import(built));
+    }
+
+    [Fact]
+    public void One_sender_s_100_transactions_with_nonces_0_to_99_all_land_in_one_block()
+    {
+        using var c = Funded();
+        var node = NodeParts.For(c);
+        var txs = Enumerable.Range(0, 100).Select(n => Tx.Transfer(Bob, (ulong)n + 1).WithNonce(n).SignedBy(Alice)).ToArray();
+        foreach (var tx in txs.OrderBy(t => (t.Nonce * 37) % 100))
+        {
+            AssertAdmitted(node.Pool, tx);
+        }
+        Assert.Equal(100, node.Pool.NextNonce(Alice.Address));
+
+        var built = node.ProduceFromPool(c);
+
+        Assert.Empty(built.Rejected);
+        Assert.Equal(txs.Select(t => t.Id), built.Block.Transactions.Select(t => t.Id));
+        Assert.Equal(100, c.Account(Alice).Nonce);
+        Assert.Equal(new Amount((1_000 * Ait) + (100 * 101 / 2)), c.Balance(Bob));
+        Assert.Equal(0, node.Pool.Count);
+    }
+
+    [Fact]
+    public void Higher_fees_are_selected_first_across_senders_each_in_nonce_order()
+    {
+        using var c = Funded();
+        var node = NodeParts.For(c);
+        var aliceLow = Tx.Transfer(Carol, 1).WithFee(Fee).SignedBy(Alice);
+        var bobHigh = Tx.Transfer(Carol, 1).WithFee(5 * Fee).SignedBy(Bob);
+        var bobNextLow = Tx.Transfer(Carol, 1).WithFee(Fee).WithNonce(1).SignedBy(Bob);
+        var carolMiddle = Tx.Transfer(Alice, 1).WithFee(3 * Fee).SignedBy(Carol);
+        var carolNextHighest = Tx.Transfer(Alice, 1).WithFee(9 * Fee).WithNonce(1).SignedBy(Carol);
+        foreach (var tx in new[] { aliceLow, carolNextHighest, bobNextLow, carolMiddle, bobHigh })
+        {
+            AssertAdmitted(node.Pool, tx);
+        }
+
+        var order = node.Pool.SelectReady(10);
+        var top = node.Pool.SelectReady(1);
+
+        // Carol's 9x fee waits behind her nonce 0; among equal fees the older arrival goes first.
+        Assert.Equal([bobHigh.Id, carolMiddle.Id, carolNextHighest.Id, aliceLow.Id, bobNextLow.Id], order.Select(t => t.Id));
+        Assert.Equal([bobHigh.Id], top.Select(t => t.Id));
+    }
+
+    [Fact]
+    public void A_full_pool_refuses_clearly_and_takes_again_once_a_block_drains_it()
+    {
+        using var c = Funded();
+        var node = NodeParts.For(c, capacity: 3);
+        for (var n = 0; n < 3; n++)
+        {
+            AssertAdmitted(node.Pool, Tx.Transfer(Bob, 1).WithNonce(n).SignedBy(Alice));
+        }
+
+        AssertRefused(node.Pool, Tx.Transfer(Alice, 1).SignedBy(Bob), ApiErrors.MempoolFull, "the mempool holds its maximum of 3 transactions");
+        Assert.Equal(503, ApiErrors.MempoolFull.Status);
+
+        node.ProduceFromPool(c);
+        AssertAdmitted(node.Pool, Tx.Transfer(Alice, 1).SignedBy(Bob));
+    }
+
+    [Fact]
+    public void A_duplicate_is_refused_while_pending_and_after_commit()
+    {
+        using var c = Funded();
+        var node = NodeParts.For(c);
+        var tx = Tx.Transfer(Bob, 1).SignedBy(Alice);
+        AssertAdmitted(node.Pool, tx);
+
+        AssertRefused(node.Pool, tx, ApiErrors.Duplicate, $"transaction {tx.Id} is already pending");
+
+        node.ProduceFromPool(c);
+        var (_, rejection) = TxsApi.Admit(node, tx.ToJsonBytes());
+        Assert.Equal(ApiErrors.Duplicate, rejection!.Error);
+        Assert.Equal($"transaction {tx.Id} is already committed", rejection.Detail);
+        Assert.Equal(0, node.Pool.Count);
+    }
+
+    [Fact]
+    public void A_second_transaction_with_a_pending_nonce_is_refused()
+    {
+        using var c = Funded();
+        var node = NodeParts.For(c);
+        AssertAdmitted(node.Pool, Tx.Transfer(Bob, 1).SignedBy(Alice));
+
+        AssertRefused(node.Pool, Tx.Transfer(Bob, 2).WithFee(2 * Fee).SignedBy(Alice), ApiErrors.NonceUsed,
+            "another transaction with nonce 0 from this sender is already pending");
+    }
+
+    [Fact]
+    public void A_future_nonce_waits_until_the_gap_is_filled()
+    {
+        using var c = Funded();
+        var node = NodeParts.For(c);
+        var n2 = Tx.Transfer(Bob, 3).WithNonce(2).SignedBy(Alice);
+        var n1 = Tx.Transfer(Bob, 2).WithNonce(1).SignedBy(Alice);
+        AssertAdmitted(node.Pool, n2);
+        AssertAdmitted(node.Pool, n1);
+
+        Assert.Empty(node.Pool.SelectReady(10));
+        Assert.Equal(0, node.Pool.NextNonce(Alice.Address));
+        var empty = node.ProduceFromPool(c);
+        Assert.Empty(empty.Block.Transactions);
+        Assert.Equal(2, node.Pool.Count);
+
+        var n0 = Tx.Transfer(Bob, 1).SignedBy(Alice);
+        AssertAdmitted(node.Pool, n0);
+        Assert.Equal(3, node.Pool.NextNonce(Alice.Address));
+        var built = node.ProduceFromPool(c);
+
+        Assert.Equal([n0.Id, n1.Id, n2.Id], built.Block.Transactions.Select(t => t.Id));
+        Assert.Equal(3, c.Account(Alice).Nonce);
+        Assert.Equal(0, node.Pool.Count);
+    }
+
+    [Fact]
+    public void A_used_nonce_or_one_too_far_ahead_is_refused_at_the_door()
+    {
+        using var c = Funded();
+        var node = NodeParts.For(c);
+        c.ProduceOk(Tx.Transfer(Bob, 1).SignedBy(Alice));
+
+        AssertRefused(node.Pool, Tx.Transfer(Bob, 2).SignedBy(Alice), ApiErrors.NonceUsed,
+            "nonce 0 is already used (the account's next nonce is 1)");
+        AssertRefused(node.Pool, Tx.Transfer(Bob, 2).WithNonce(10_001).SignedBy(Alice), ApiErrors.NonceTooFar,
+            "nonce 10001 is more than 10000 ahead of the account's next nonce 1");
+        AssertAdmitted(node.Pool, Tx.Transfer(Bob, 2).WithNonce(10_000).SignedBy(Alice));
+    }
+
+    [Fact]
+    public void What_cannot_pay_from_committed_funds_or_has_no_locked_escrow_is_refused_at_the_door()
+    {
+        using var c = Funded();
+        var node = NodeParts.For(c);
+        var empty = TestKeys.Named("empty");
+
+        AssertRefused(node.Pool, Tx.Transfer(Alice, 1).SignedBy(empty), ApiErrors.InsufficientBalance,
+            $"balance 0 is less than the {1 + Fee} this transaction needs");
+        AssertRefused(node.Pool, Tx.Transfer(Bob, ulong.MaxValue).SignedBy(Alice), ApiErrors.InvalidAmount, "amount plus fee overflows 64 bits");
+        AssertRefused(node.Pool, Tx.Settle("job-x", 1).SignedBy(empty), ApiErrors.EscrowState, "no locked escrow for job 'job-x'");
+        AssertRefused(node.Pool, Tx.Refund("job-x").SignedBy(Alice), ApiErrors.EscrowState, "no locked escrow for job 'job-x'");
+        c.ProduceOk(Tx.Lock("job-x", empty.Address, 1 * Ait, TestChain.GenesisTime + 60_000).SignedBy(Alice));
+        AssertRefused(node.Pool, Tx.Lock("job-x", empty.Address, 1 * Ait, TestChain.GenesisTime + 60_000).SignedBy(Bob), ApiErrors.EscrowState,
+            "an escrow for job 'job-x' already exists");
+        // A provider with an empty account may still queue its settle: the fee comes from the payout.
+        AssertAdmitted(node.Pool, Tx.Settle("job-x", 1 * Ait).SignedBy(empty));
+    }
+
+    [Theory]
+    [InlineData("aitbc-other", Fee, 5UL, "wrong_chain", "wrong chain id 'aitbc-other' (this chain is 'aitbc-test')")]
+    [InlineData(TestChain.DefaultChainId, Fee - 1, 5UL, "fee_too_low", "fee 999 is below the minimum 1000")]
+    [InlineData(TestChain.DefaultChainId, Fee, 0UL, "invalid_amount", "transfer amount must be positive")]
+    public void Stateless_refusals_name_their_error(string chainId, ulong fee, ulong amount, string code, string detail)
+    {
+        using var c = Funded();
+        var node = NodeParts.For(c);
+
+        var (tx, rejection) = TxsApi.Admit(node, Tx.Transfer(Bob, amount).WithFee(fee).OnChain(chainId).SignedBy(Alice).ToJsonBytes());
+
+        Assert.Null(tx);
+        Assert.Equal(code, rejection!.Error.Code);
+        Assert.Equal(detail, rejection.Detail);
+        Assert.Equal(0, node.Pool.Count);
+    }
+
+    [Fact]
+    public void A_transaction_refused_in_a_block_leaves_the_pool_and_its_sender_s_later_nonces_wait()
+    {
+        using var c = Funded();
+        var node = NodeParts.For(c);
+        var lockTx = Tx.Lock("job-r", Bob.Address, 1 * Ait, TestChain.GenesisTime + 60_000).SignedBy(Alice);
+        c.ProduceOk(lockTx);
+        var earlyRefund = Tx.Refund("job-r").WithNonce(1).SignedBy(Alice);
+        var next = Tx.Transfer(Bob, 1).WithNonce(2).SignedBy(Alice);
+        AssertAdmitted(node.Pool, earlyRefund);
+        AssertAdmitted(node.Pool, next);
+
+        var built = node.ProduceFromPool(c);
+
+        Assert.Empty(built.Block.Transactions);
+        Assert.Equal(earlyRefund.Id, Assert.Single(built.Rejected).Tx.Id);
+        Assert.StartsWith("the client may refund only once the escrow expires", node.Tracker.RejectionOf(earlyRefund.Id));
+        Assert.False(node.Pool.Contains(earlyRefund.Id));
+        Assert.True(node.Pool.Contains(next.Id));
+        Assert.Equal(1, node.Pool.NextNonce(Alice.Address));
+    }
+}

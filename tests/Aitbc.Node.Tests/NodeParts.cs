@@ -1,0 +1,35 @@
+using Aitbc.Node.Chain;
+using Aitbc.Node.Consensus;
+using Aitbc.Node.Mempool;
+using Aitbc.Node.Rpc;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Aitbc.Node.Tests;
+
+/// <summary>
+/// The node's parts around a test chain, wired as NodeServer wires them but without HTTP and with the
+/// block producer not started, so a test drives admission and blocks itself.
+/// </summary>
+internal static class NodeParts
+{
+    public static NodeContext For(TestChain c, int capacity = 1_000, NodeOptions? options = null)
+    {
+        var pool = new TxPool(c.Chain, capacity);
+        var tracker = new TxTracker(c.Chain);
+        var producer = new BlockProducer(c.Chain, pool, tracker, c.Validator, TimeProvider.System, NullLogger<BlockProducer>.Instance);
+        return new NodeContext(c.Chain, pool, tracker, producer, null, new ChainEvents(c.Chain), options ?? new NodeOptions());
+    }
+
+    /// <summary>What the block producer does: the ready transactions into a block, committed, refusals recorded, the pool cleaned.</summary>
+    public static BuiltBlock ProduceFromPool(this NodeContext node, TestChain c, long? time = null)
+    {
+        var built = c.Chain.Build(node.Pool.SelectReady(c.Chain.Params.MaxBlockTxs), time ?? c.NextTime, c.Validator);
+        var committed = c.Chain.Commit(built);
+        foreach (var (tx, reason) in built.Rejected)
+        {
+            node.Tracker.Rejected(tx, committed.Block.Height, reason);
+        }
+        node.Pool.Remove(built.Block.Transactions.Concat(built.Rejected.Select(r => r.Tx)));
+        return built;
+    }
+}
