@@ -1,0 +1,52 @@
+using System.Runtime.InteropServices;
+using Aitbc.Coordinator;
+using Aitbc.ServiceDefaults;
+
+// aitbc-coordinator: the market. SQLite by default; PostgreSQL (several instances on one database) with --database postgres.
+HostFlag[] flags =
+[
+    new("--database", "Coordinator:Database", "sqlite (default) or postgres"),
+    new("--connection-string", "Coordinator:ConnectionString", "SQLite file (default ~/.aitbc/coordinator/coordinator.db) or an Npgsql connection string"),
+    new("--host", "Coordinator:Host", "listen address (default 127.0.0.1)"),
+    new("--port", "Coordinator:Port", "port (default 8000; 0 picks a free one)"),
+    new("--node", "Coordinator:Node", "the node's RPC (default http://127.0.0.1:8006)"),
+    new("--admin-token", "Coordinator:AdminToken", "token for /v1/admin (admin is off without one)"),
+    new("--instance", "Coordinator:Instance", "this instance's name (default host-pid)"),
+    new("--payment-window", "Coordinator:PaymentWindowSeconds", "seconds a client has to lock the escrow (default 120)"),
+    new("--job-timeout", "Coordinator:JobTimeoutSeconds", "seconds a provider has for the work (default 600)"),
+    new("--accept-timeout", "Coordinator:AcceptTimeoutSeconds", "seconds a provider has to accept a dispatched job (default 10)"),
+    new("--heartbeat-timeout", "Coordinator:HeartbeatTimeoutSeconds", "seconds of silence before a provider is offline (default 15)"),
+    new("--rate-limit", "Coordinator:RateLimitPerSecond", "requests per second per address (default 200)"),
+];
+var (config, exit) = HostConfiguration.Build("aitbc-coordinator", "the AITBC market coordinator", flags, [], args);
+if (config is null)
+{
+    return exit;
+}
+if (HostConfiguration.Bind<CoordinatorOptions>("aitbc-coordinator", config, CoordinatorOptions.Section) is not { } options)
+{
+    return 2;
+}
+try
+{
+    await using var server = await CoordinatorServer.StartAsync(options);
+    Console.Error.WriteLine($"Coordinator {options.Instance} at {server.Uri} ({options.Database}), following {options.Node}; API page at {server.Uri}docs");
+    var stopped = new TaskCompletionSource();
+    using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
+    {
+        c.Cancel = true;
+        stopped.TrySetResult();
+    });
+    using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c =>
+    {
+        c.Cancel = true;
+        stopped.TrySetResult();
+    });
+    await stopped.Task;
+    return 0;
+}
+catch (Exception e) when (e is InvalidOperationException or IOException or System.Data.Common.DbException)
+{
+    Console.Error.WriteLine($"aitbc-coordinator: {e.Message}");
+    return 1;
+}

@@ -1,0 +1,108 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Aitbc.Core;
+using Aitbc.ServiceDefaults;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace Aitbc.Coordinator.Auth;
+
+/// <summary>The verified signer of a request, and its body as read for the signature.</summary>
+public sealed record SignedRequest(Address Signer, byte[] Body);
+
+/// <summary>
+/// Verifies signed requests (DESIGN.md): the signature over method, path and query, timestamp and
+/// body hash; timestamps more than 60 s away are stale; a signature seen before is a replay.
+/// Seen signatures are remembered for as long as they could be fresh.
+/// </summary>
+public sealed class SignedRequests(TimeProvider time)
+{
+    public const int MaxBody = 256 * 1024;
+    private const string ItemKey = "aitbc.signed";
+    private readonly ConcurrentDictionary<string, long> _seen = new(StringComparer.Ordinal);
+    private long _nextSweep;
+
+    public static readonly ApiError Unsigned = new("unsigned", 401, "The request must be signed (AITBC-Address, AITBC-Timestamp, AITBC-Signature).");
+    public static readonly ApiError BadSignature = new("bad_signature", 401, "The request signature does not verify.");
+    public static readonly ApiError Stale = new("stale_signature", 401, "The request's timestamp is more than 60 s from now.");
+    public static readonly ApiError Replayed = new("replayed_signature", 401, "This signed request was already received.");
+
+    public static SignedRequest Of(HttpContext http) => (SignedRequest)http.Items[ItemKey]!;
+
+    public async Task<IResult?> VerifyAsync(HttpContext http)
+    {
+        var h = http.Request.Headers;
+        var addressText = h[HttpSignature.AddressHeader].ToString();
+        var timestampText = h[HttpSignature.TimestampHeader].ToString();
+        var signature = h[HttpSignature.SignatureHeader].ToString();
+        if (addressText.Length == 0 || timestampText.Length == 0 || signature.Length == 0)
+        {
+            return Problems.Of(Unsigned);
+        }
+        if (!Address.TryParse(addressText, out var address, out var why))
+        {
+            return Problems.Of(Unsigned, $"AITBC-Address is not an address: {why}");
+        }
+        if (!long.TryParse(timestampText, NumberStyles.None, CultureInfo.InvariantCulture, out var timestamp))
+        {
+            return Problems.Of(Unsigned, "AITBC-Timestamp must be Unix milliseconds");
+        }
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (Math.Abs(now - timestamp) > HttpSignature.MaxSkew.TotalMilliseconds)
+        {
+            return Problems.Of(Stale, $"timestamp {timestamp} is {(now - timestamp) / 1000.0:F0} s from the coordinator's clock");
+        }
+        byte[] body = [];
+        if (http.Request.ContentLength > 0 || http.Request.Headers.TransferEncoding.Count > 0)
+        {
+            var (read, error) = await RequestBody.ReadAsync(http.Request, MaxBody, http.RequestAborted);
+            if (error is not null)
+            {
+                return error;
+            }
+            body = read!;
+        }
+        var pathAndQuery = http.Request.Path + http.Request.QueryString;
+        if (!HttpSignature.Verify(address, http.Request.Method, pathAndQuery, timestamp, body, signature))
+        {
+            return Problems.Of(BadSignature, $"the signature does not verify for {address} over {http.Request.Method} {pathAndQuery}");
+        }
+        Sweep(now);
+        if (!_seen.TryAdd(signature, timestamp + (long)HttpSignature.MaxSkew.TotalMilliseconds))
+        {
+            return Problems.Of(Replayed);
+        }
+        http.Items[ItemKey] = new SignedRequest(address, body);
+        return null;
+    }
+
+    private void Sweep(long now)
+    {
+        if (now < Interlocked.Read(ref _nextSweep))
+        {
+            return;
+        }
+        Interlocked.Exchange(ref _nextSweep, now + 5_000);
+        foreach (var (sig, until) in _seen)
+        {
+            if (until < now)
+            {
+                _seen.TryRemove(sig, out _);
+            }
+        }
+    }
+}
+
+public static class SignedRequestExtensions
+{
+    /// <summary>Requires a valid, fresh, unreplayed signature; the handler reads the signer with <see cref="SignedRequests.Of"/>.</summary>
+    public static TBuilder RequireSignature<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilter(async (context, next) =>
+        {
+            var verifier = context.HttpContext.RequestServices.GetService(typeof(SignedRequests)) as SignedRequests
+                ?? throw new InvalidOperationException("SignedRequests is not registered.");
+            var refusal = await verifier.VerifyAsync(context.HttpContext);
+            return refusal ?? await next(context);
+        });
+}

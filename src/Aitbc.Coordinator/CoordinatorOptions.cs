@@ -1,0 +1,58 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Aitbc.Coordinator;
+
+/// <summary>The coordinator's settings: section <c>Coordinator</c>, environment <c>AITBC_COORDINATOR__…</c>, or flags.</summary>
+public sealed class CoordinatorOptions
+{
+    public const string Section = "Coordinator";
+
+    [Required]
+    public string Host { get; set; } = "127.0.0.1";
+
+    [Range(0, 65535)]
+    public int Port { get; set; } = 8000;
+
+    /// <summary>"sqlite" (default, one file) or "postgres".</summary>
+    [Required]
+    [RegularExpression("^(sqlite|postgres)$")]
+    public string Database { get; set; } = "sqlite";
+
+    /// <summary>SQLite: a file path; PostgreSQL: an Npgsql connection string.</summary>
+    [Required]
+    public string ConnectionString { get; set; } = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".aitbc", "coordinator", "coordinator.db");
+
+    [Required]
+    public string Node { get; set; } = "http://127.0.0.1:8006";
+
+    /// <summary>Token for admin operations (header <c>AITBC-Admin-Token</c>); admin is off when empty.</summary>
+    public string? AdminToken { get; set; }
+
+    /// <summary>A name for this instance (for dispatch records when several share one database).</summary>
+    public string Instance { get; set; } = Environment.MachineName + "-" + Environment.ProcessId;
+
+    [Range(1, 3600)]
+    public int HeartbeatTimeoutSeconds { get; set; } = 15;
+
+    [Range(10, 86_400)]
+    public int OfferTtlSeconds { get; set; } = 600;
+
+    /// <summary>How long a client has to lock the escrow before the job expires.</summary>
+    [Range(5, 3600)]
+    public int PaymentWindowSeconds { get; set; } = 120;
+
+    /// <summary>How long the provider has for the work: the escrow expires this long after the payment window.</summary>
+    [Range(10, 86_400)]
+    public int JobTimeoutSeconds { get; set; } = 600;
+
+    /// <summary>How long a provider has to accept a dispatched job before it loses it.</summary>
+    [Range(1, 600)]
+    public int AcceptTimeoutSeconds { get; set; } = 10;
+
+    /// <summary>Requests per second per address (token bucket; twice that as burst).</summary>
+    [Range(1, 1_000_000)]
+    public int RateLimitPerSecond { get; set; } = 200;
+
+    [Range(1, 1_000_000)]
+    public int MaxTokensLimit { get; set; } = 32_768;
+}

@@ -1,0 +1,162 @@
+using System.Globalization;
+using System.Text;
+using System.Threading.RateLimiting;
+using Aitbc.Coordinator.Admin;
+using Aitbc.Coordinator.Auth;
+using Aitbc.Coordinator.Chain;
+using Aitbc.Coordinator.Data;
+using Aitbc.Coordinator.Dispatch;
+using Aitbc.Coordinator.Jobs;
+using Aitbc.Coordinator.Providers;
+using Aitbc.Core;
+using Aitbc.Node.Client;
+using Aitbc.ServiceDefaults;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+
+namespace Aitbc.Coordinator;
+
+/// <summary>
+/// The coordinator as a library: the executable, the tests and the benchmarks start this same
+/// object. EF Core on SQLite (one file) or PostgreSQL (several instances on one database).
+/// </summary>
+public sealed class CoordinatorServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private CoordinatorServer(WebApplication app) => _app = app;
+
+    public Uri Uri => new(_app.Urls.First());
+
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<CoordinatorServer> StartAsync(CoordinatorOptions options, TimeProvider? time = null, Action<ILoggingBuilder>? logging = null,
+        CancellationToken ct = default)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        if (logging is null)
+        {
+            builder.Logging.AddSimpleConsole(o => o.SingleLine = true).AddFilter("Microsoft", LogLevel.Warning);
+        }
+        else
+        {
+            logging(builder.Logging);
+        }
+        builder.WebHost.UseKestrel(k => k.AddServerHeader = false);
+        builder.WebHost.UseUrls($"http://{(options.Host.Contains(':', StringComparison.Ordinal) ? $"[{options.Host}]" : options.Host)}:{options.Port}");
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(new MarketClock(time ?? TimeProvider.System));
+        services.AddSingleton(sp => new SignedRequests(sp.GetRequiredService<MarketClock>().Time));
+        if (options.Database == "postgres")
+        {
+            services.AddDbContext<PostgresCoordinatorDb>(o => o.UseNpgsql(options.ConnectionString));
+            services.AddScoped<CoordinatorDb>(sp => sp.GetRequiredService<PostgresCoordinatorDb>());
+        }
+        else
+        {
+            var path = Path.GetFullPath(options.ConnectionString);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            services.AddDbContext<SqliteCoordinatorDb>(o => o.UseSqlite($"Data Source={path};Pooling=True;Default Timeout=30"));
+            services.AddScoped<CoordinatorDb>(sp => sp.GetRequiredService<SqliteCoordinatorDb>());
+        }
+        services.AddSingleton(new HttpClient { BaseAddress = new Uri(options.Node), Timeout = TimeSpan.FromSeconds(30) });
+        services.AddSingleton(sp => new NodeClient(sp.GetRequiredService<HttpClient>()));
+        services.AddSingleton<JobEvents>();
+        services.AddSingleton<ProviderConnections>();
+        services.AddSingleton<Dispatcher>();
+        services.AddSingleton<ChainFollower>();
+        services.AddHostedService(sp => sp.GetRequiredService<ChainFollower>());
+        services.AddSingleton<Sweeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<Sweeper>());
+        services.AddProblemDetails();
+        services.AddOpenApi();
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
+        services.AddRateLimiter(o =>
+        {
+            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            o.OnRejected = (context, token) => new ValueTask(Problems.Of(MarketErrors.RateLimited).ExecuteAsync(context.HttpContext));
+            // Per signing address (or per client IP for unsigned reads): a token bucket.
+            o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
+                RateLimitPartition.GetTokenBucketLimiter(
+                    http.Request.Headers[HttpSignature.AddressHeader].FirstOrDefault() ?? http.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                    _ => new TokenBucketRateLimiterOptions
+                    {
+                        TokenLimit = options.RateLimitPerSecond * 2,
+                        TokensPerPeriod = options.RateLimitPerSecond,
+                        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                        QueueLimit = 0,
+                        AutoReplenishment = true,
+                    }));
+        });
+        services.AddHealthChecks()
+            .AddCheck<DatabaseCheck>("database", tags: ["ready"])
+            .AddCheck<ChainCheck>("chain", tags: ["ready"]);
+
+        var app = builder.Build();
+        await using (var scope = app.Services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<CoordinatorDb>().Database.MigrateAsync(ct);
+        }
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
+        app.UseRateLimiter();
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapOpenApi();
+        app.UseSwaggerUI(o =>
+        {
+            o.RoutePrefix = "docs";
+            o.SwaggerEndpoint("/openapi/v1.json", "AITBC coordinator v1");
+        });
+        app.MapGet("/metrics", Metrics).ExcludeFromDescription();
+        app.MapGroup("/v1").MapProvidersApi().MapJobsApi().MapDispatchApi().MapAdminApi();
+        await app.StartAsync(ct);
+        return new CoordinatorServer(app);
+    }
+
+    private static async Task<IResult> Metrics(CoordinatorDb db, Dispatcher dispatcher, ChainFollower follower, ProviderConnections connections, CancellationToken ct)
+    {
+        var byState = await db.Jobs.AsNoTracking().GroupBy(j => j.State).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(ct);
+        var online = await db.Providers.CountAsync(p => p.Status == ProviderStatuses.Online, ct);
+        var sb = new StringBuilder();
+        sb.Append("# HELP aitbc_jobs Jobs by state.\n# TYPE aitbc_jobs gauge\n");
+        foreach (var s in byState)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"aitbc_jobs{{state=\"{s.Key}\"}} {s.Count}\n");
+        }
+        sb.Append(CultureInfo.InvariantCulture, $"# HELP aitbc_providers_online Providers heartbeating.\n# TYPE aitbc_providers_online gauge\naitbc_providers_online {online}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"# HELP aitbc_provider_connections Dispatch connections on this instance.\n# TYPE aitbc_provider_connections gauge\naitbc_provider_connections {connections.Count}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"# HELP aitbc_jobs_dispatched_total Jobs dispatched by this instance.\n# TYPE aitbc_jobs_dispatched_total counter\naitbc_jobs_dispatched_total {Interlocked.Read(ref dispatcher.Dispatched)}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"# HELP aitbc_escrow_events_total Escrow changes seen on the chain.\n# TYPE aitbc_escrow_events_total counter\naitbc_escrow_events_total {Interlocked.Read(ref follower.EscrowsSeen)}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"# HELP aitbc_chain_connected Whether the escrow stream is connected.\n# TYPE aitbc_chain_connected gauge\naitbc_chain_connected {(follower.Connected ? 1 : 0)}\n");
+        return Results.Text(sb.ToString(), "text/plain; version=0.0.4");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private sealed class ChainCheck(ChainFollower follower) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(follower.Connected ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("not following the chain's escrows"));
+    }
+
+    private sealed class DatabaseCheck(CoordinatorDb db) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            await db.Database.CanConnectAsync(cancellationToken) ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("the database cannot be reached");
+    }
+}

@@ -1,0 +1,157 @@
+using System.Net.WebSockets;
+using System.Text.Json;
+using Aitbc.Coordinator.Auth;
+using Aitbc.Coordinator.Data;
+using Aitbc.Coordinator.Jobs;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Aitbc.Coordinator.Dispatch;
+
+/// <summary>
+/// <c>/v1/providers/connect</c>: the provider's dispatch connection (a WebSocket it opens, signed
+/// like any request). The coordinator sends <c>{"type":"job",…}</c>; the provider answers
+/// <c>{"type":"accept","jobId"}</c> or <c>{"type":"reject","jobId","reason"}</c>, and streams
+/// <c>{"type":"token","jobId","text"}</c>. Results and failures are posted over HTTP.
+/// </summary>
+internal static class DispatchApi
+{
+    public static RouteGroupBuilder MapDispatchApi(this RouteGroupBuilder v1)
+    {
+        v1.MapGet("/providers/connect", ConnectAsync).RequireSignature().WithName("ProviderConnect")
+            .WithSummary("WebSocket: the provider's dispatch connection.");
+        return v1;
+    }
+
+    private static async Task<IResult> ConnectAsync(HttpContext http, IServiceScopeFactory scopes, ProviderConnections connections, Dispatcher dispatcher,
+        JobEvents events, MarketClock clock)
+    {
+        if (!http.WebSockets.IsWebSocketRequest)
+        {
+            return ServiceDefaults.Problems.Of(ServiceDefaults.CommonErrors.MalformedRequest, "this endpoint speaks WebSocket only");
+        }
+        var address = SignedRequests.Of(http).Signer.ToString();
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<CoordinatorDb>();
+            if (!await db.Providers.AnyAsync(p => p.Address == address && p.Status != ProviderStatuses.Deregistered, http.RequestAborted))
+            {
+                return ServiceDefaults.Problems.Of(MarketErrors.UnknownProvider, $"{address} is not registered: register first");
+            }
+        }
+        using var socket = await http.WebSockets.AcceptWebSocketAsync();
+        var connection = connections.Add(address);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        var pump = PumpAsync(socket, connection, cts.Token);
+        try
+        {
+            await dispatcher.DispatchWaitingAsync([address], cts.Token);
+            var buffer = new byte[64 * 1024];
+            var streaming = new HashSet<string>(StringComparer.Ordinal);
+            while (socket.State == WebSocketState.Open)
+            {
+                var count = 0;
+                WebSocketReceiveResult r;
+                do
+                {
+                    r = await socket.ReceiveAsync(new ArraySegment<byte>(buffer, count, buffer.Length - count), cts.Token);
+                    count += r.Count;
+                }
+                while (!r.EndOfMessage && count < buffer.Length);
+                if (r.MessageType == WebSocketMessageType.Close || !r.EndOfMessage)
+                {
+                    break;
+                }
+                await HandleAsync(address, buffer.AsMemory(0, count), streaming, scopes, events, clock, cts.Token);
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+        {
+            // The provider went away; its dispatched jobs fail at their accept deadline.
+        }
+        finally
+        {
+            connections.Remove(connection);
+            await cts.CancelAsync();
+            try
+            {
+                await pump;
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+            {
+            }
+            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+            }
+        }
+        return Results.Empty;
+    }
+
+    private static async Task PumpAsync(WebSocket socket, ProviderConnection c, CancellationToken ct)
+    {
+        await foreach (var message in c.Outbox.Reader.ReadAllAsync(ct))
+        {
+            await socket.SendAsync(message, WebSocketMessageType.Text, true, ct);
+        }
+    }
+
+    /// <summary>One message from the provider; <paramref name="streaming"/> holds the jobs whose first token was recorded.</summary>
+    private static async Task HandleAsync(string provider, ReadOnlyMemory<byte> message, HashSet<string> streaming, IServiceScopeFactory scopes, JobEvents events, MarketClock clock, CancellationToken ct)
+    {
+        string? type, jobId, text, reason;
+        try
+        {
+            using var doc = JsonDocument.Parse(message);
+            var root = doc.RootElement;
+            string? S(string n) => root.TryGetProperty(n, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+            (type, jobId, text, reason) = (S("type"), S("jobId"), S("text"), S("reason"));
+        }
+        catch (JsonException)
+        {
+            return; // Not ours to guess at; the job's deadline decides.
+        }
+        if (jobId is null)
+        {
+            return;
+        }
+        if (type == "token" && text is not null && streaming.Contains(jobId))
+        {
+            events.Token(jobId, text);
+            return;
+        }
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<CoordinatorDb>();
+        var now = clock.NowMs;
+        switch (type)
+        {
+            case "accept":
+                if (await db.Jobs.Where(j => j.Id == jobId && j.Provider == provider && j.State == JobStates.Dispatched)
+                    .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Running).SetProperty(j => j.AcceptedAt, now), ct) == 1)
+                {
+                    events.State(jobId, JobStates.Running);
+                }
+                break;
+            case "reject":
+                var why = $"the provider declined the job: {reason ?? "no reason given"}; retry elsewhere";
+                if (await db.Jobs.Where(j => j.Id == jobId && j.Provider == provider && j.State == JobStates.Dispatched)
+                    .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Failed).SetProperty(j => j.FinishedAt, now)
+                        .SetProperty(j => j.FailureCode, "provider_rejected").SetProperty(j => j.FailureReason, why), ct) == 1)
+                {
+                    events.State(jobId, JobStates.Failed, why);
+                }
+                break;
+            case "token" when text is not null:
+                streaming.Add(jobId);
+                await db.Jobs.Where(j => j.Id == jobId && j.Provider == provider && j.State == JobStates.Running && j.FirstTokenAt == null)
+                    .ExecuteUpdateAsync(s => s.SetProperty(j => j.FirstTokenAt, now), ct);
+                events.Token(jobId, text);
+                break;
+            default:
+                break;
+        }
+    }
+}

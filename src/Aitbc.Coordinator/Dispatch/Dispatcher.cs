@@ -1,0 +1,77 @@
+using System.Text.Json;
+using Aitbc.Coordinator.Data;
+using Aitbc.Coordinator.Jobs;
+using Aitbc.Core;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Aitbc.Coordinator.Dispatch;
+
+/// <summary>
+/// Hands funded jobs to their providers over the connections open on this instance. A job is
+/// claimed with one conditional update (funded → dispatched), so with several instances on one
+/// database each job is dispatched exactly once.
+/// </summary>
+internal sealed class Dispatcher(IServiceScopeFactory scopes, ProviderConnections connections, JobEvents events, MarketClock clock, CoordinatorOptions options)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public long Dispatched;
+
+    /// <summary>The job as the provider receives it.</summary>
+    public sealed record JobOffer(string Id, Address Client, string Model, string ModelDigest, JsonElement Input, int MaxTokens, int InputTokenBound,
+        Amount PriceIn, Amount PriceOut, Amount Amount, long ExpiresAt, long AcceptBy);
+
+    /// <summary>Dispatches these funded jobs if their providers are connected here.</summary>
+    public async Task DispatchAsync(IEnumerable<(string JobId, string Provider)> funded, CancellationToken ct)
+    {
+        foreach (var (jobId, provider) in funded)
+        {
+            var connection = connections.Get(provider);
+            if (connection is null)
+            {
+                continue;
+            }
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<CoordinatorDb>();
+            var now = clock.NowMs;
+            var acceptBy = now + (options.AcceptTimeoutSeconds * 1000L);
+            var claimed = await db.Jobs.Where(j => j.Id == jobId && j.State == JobStates.Funded && j.Provider == provider)
+                .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Dispatched).SetProperty(j => j.DispatchedAt, now)
+                    .SetProperty(j => j.AcceptDeadline, acceptBy).SetProperty(j => j.DispatchedBy, options.Instance)
+                    .SetProperty(j => j.DispatchCount, j => j.DispatchCount + 1), ct);
+            if (claimed == 0)
+            {
+                continue; // Another instance, or an earlier pass, has it.
+            }
+            var job = await db.Jobs.AsNoTracking().FirstAsync(j => j.Id == jobId, ct);
+            using var input = JsonDocument.Parse(job.Input);
+            var offer = new JobOffer(job.Id, Address.Parse(job.Client), job.Model, job.ModelDigest, input.RootElement.Clone(), job.MaxTokens, job.InputTokenBound,
+                new Amount((ulong)job.PriceIn), new Amount((ulong)job.PriceOut), new Amount((ulong)job.Amount), job.ExpiresAt, acceptBy);
+            if (!connection.Outbox.Writer.TryWrite(JsonSerializer.SerializeToUtf8Bytes(new { type = "job", job = offer }, Json)))
+            {
+                // The connection closed or is full: the accept deadline will fail the job with a reason the client can act on.
+                continue;
+            }
+            Interlocked.Increment(ref Dispatched);
+            events.State(jobId, JobStates.Dispatched);
+        }
+    }
+
+    /// <summary>Every funded job waiting for a provider connected here (after a connect, and on each sweep).</summary>
+    public async Task DispatchWaitingAsync(IReadOnlyCollection<string> providers, CancellationToken ct)
+    {
+        if (providers.Count == 0)
+        {
+            return;
+        }
+        List<(string, string)> waiting;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<CoordinatorDb>();
+            waiting = [.. (await db.Jobs.AsNoTracking().Where(j => j.State == JobStates.Funded && providers.Contains(j.Provider))
+                .Select(j => new { j.Id, j.Provider }).Take(1000).ToListAsync(ct)).Select(j => (j.Id, j.Provider))];
+        }
+        await DispatchAsync(waiting, ct);
+    }
+}

@@ -1,0 +1,56 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Threading.Channels;
+
+namespace Aitbc.Coordinator.Jobs;
+
+/// <summary>One server-sent event: its name and JSON data.</summary>
+public sealed record JobEvent(string Name, string Data);
+
+/// <summary>
+/// Fans a job's events (state changes, streamed tokens) out to its SSE listeners on this instance.
+/// Never blocks the publisher: a listener that falls behind loses tokens, not state (state is re-read from the database).
+/// </summary>
+internal sealed class JobEvents
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly ConcurrentDictionary<string, ImmutableListeners> _byJob = new(StringComparer.Ordinal);
+
+    private sealed record ImmutableListeners(Channel<JobEvent>[] Items);
+
+    public Channel<JobEvent> Listen(string jobId)
+    {
+        var ch = Channel.CreateBounded<JobEvent>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+        _byJob.AddOrUpdate(jobId, _ => new([ch]), (_, l) => new([.. l.Items, ch]));
+        return ch;
+    }
+
+    public void Stop(string jobId, Channel<JobEvent> ch)
+    {
+        while (_byJob.TryGetValue(jobId, out var l))
+        {
+            var rest = l.Items.Where(x => x != ch).ToArray();
+            if (rest.Length == 0 ? _byJob.TryRemove(new KeyValuePair<string, ImmutableListeners>(jobId, l)) : _byJob.TryUpdate(jobId, new(rest), l))
+            {
+                break;
+            }
+        }
+    }
+
+    public void State(string jobId, string state, string? reason = null) =>
+        Publish(jobId, new JobEvent("state", JsonSerializer.Serialize(new { jobId, state, reason }, Json)));
+
+    public void Token(string jobId, string text) =>
+        Publish(jobId, new JobEvent("token", JsonSerializer.Serialize(new { jobId, text }, Json)));
+
+    private void Publish(string jobId, JobEvent e)
+    {
+        if (_byJob.TryGetValue(jobId, out var l))
+        {
+            foreach (var ch in l.Items)
+            {
+                ch.Writer.TryWrite(e);
+            }
+        }
+    }
+}

@@ -1,0 +1,322 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Aitbc.Coordinator.Auth;
+using Aitbc.Coordinator.Data;
+using Aitbc.Coordinator.Dispatch;
+using Aitbc.Coordinator.Providers;
+using Aitbc.Core;
+using Aitbc.ServiceDefaults;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+
+namespace Aitbc.Coordinator.Jobs;
+
+/// <summary>Jobs: submitted and canceled by clients, completed or failed by their provider, followed by anyone who knows the id.</summary>
+internal static class JobsApi
+{
+    public const int MaxInputBytes = 128 * 1024;
+    public const int MaxOutputBytes = 1024 * 1024;
+
+    public static RouteGroupBuilder MapJobsApi(this RouteGroupBuilder v1)
+    {
+        v1.MapPost("/jobs", Submit).RequireSignature().WithName("SubmitJob")
+            .WithSummary("Signed by the client: {model, messages | prompt, maxTokens, maxPrice, idempotencyKey}; answers the provider, firm price and the escrow.lock to submit.");
+        v1.MapGet("/jobs/{id}", Get).WithName("GetJob");
+        v1.MapGet("/jobs/{id}/result", Result).WithName("GetJobResult").WithSummary("The output and the provider's verified receipt, once completed.");
+        v1.MapGet("/jobs/{id}/events", JobEventsStream.StreamAsync).WithName("JobEvents").WithSummary("Server-sent events: state changes and streamed tokens.");
+        v1.MapPost("/jobs/{id}/cancel", Cancel).RequireSignature().WithName("CancelJob").WithSummary("By the client, before the provider accepts.");
+        v1.MapPost("/jobs/{id}/result", PostResult).RequireSignature().WithName("PostJobResult").WithSummary("By the assigned provider: {output, receipt}.");
+        v1.MapPost("/jobs/{id}/fail", PostFailure).RequireSignature().WithName("PostJobFailure").WithSummary("By the assigned provider: {reason}.");
+        return v1;
+    }
+
+    public sealed record EscrowLockDto(string Type, EscrowLockBodyDto Body);
+
+    public sealed record EscrowLockBodyDto(string JobId, string Provider, Amount Amount, long ExpiresAt);
+
+    public sealed record JobDto(
+        string Id, string State, Address Client, Address Provider, string Model, string ModelDigest, int MaxTokens, int InputTokenBound,
+        Amount PriceIn, Amount PriceOut, Amount Price, long ExpiresAt, long PaymentDeadline, long CreatedAt, long? FundedAt, long? DispatchedAt,
+        long? AcceptedAt, long? FinishedAt, string? FailureCode, string? FailureReason, long? TokensIn, long? TokensOut, Amount? Charged,
+        EscrowLockDto Escrow)
+    {
+        public static JobDto From(JobEntity j) => new(j.Id, j.State, Address.Parse(j.Client), Address.Parse(j.Provider), j.Model, j.ModelDigest,
+            j.MaxTokens, j.InputTokenBound, new Amount((ulong)j.PriceIn), new Amount((ulong)j.PriceOut), new Amount((ulong)j.Amount), j.ExpiresAt,
+            j.PaymentDeadline, j.CreatedAt, j.FundedAt, j.DispatchedAt, j.AcceptedAt, j.FinishedAt, j.FailureCode, j.FailureReason, j.TokensIn,
+            j.TokensOut, j.ChargedAmount is { } c ? new Amount((ulong)c) : null,
+            new EscrowLockDto(TxTypes.EscrowLock, new EscrowLockBodyDto(j.Id, j.Provider, new Amount((ulong)j.Amount), j.ExpiresAt)));
+    }
+
+    private static async Task<IResult> Submit(HttpContext http, CoordinatorDb db, MarketClock clock, CoordinatorOptions options, JobEvents events)
+    {
+        var signed = SignedRequests.Of(http);
+        var client = signed.Signer.ToString();
+        var (request, invalid) = JobRequest.Parse(signed.Body, options.MaxTokensLimit);
+        if (request is null)
+        {
+            return Problems.Of(MarketErrors.InvalidJob, invalid);
+        }
+        var existing = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Client == client && j.IdempotencyKey == request.IdempotencyKey, http.RequestAborted);
+        if (existing is not null)
+        {
+            return TypedResults.Ok(JobDto.From(existing));
+        }
+        var now = clock.NowMs;
+        var offers = await Matching.LiveOffersAsync(db, request.Model, now, http.RequestAborted);
+        if (offers.Count == 0)
+        {
+            var known = await db.Offers.AnyAsync(o => o.Model == request.Model, http.RequestAborted);
+            return Problems.Of(MarketErrors.NoProvider, known
+                ? $"every provider of '{request.Model}' is offline or its offer expired; try again later"
+                : $"no provider offers '{request.Model}' (GET /v1/models lists what is offered)");
+        }
+        var priced = offers.Select(o => (Offer: o, Quote: Pricing.Cost(request.InputTokenBound, request.MaxTokens, new Amount((ulong)o.Offer.PriceIn), new Amount((ulong)o.Offer.PriceOut))))
+            .Where(x => x.Quote is not null).ToList();
+        var withCapacity = priced.Where(x => x.Offer.FreeCapacity > 0).ToList();
+        if (withCapacity.Count == 0)
+        {
+            return Problems.Of(MarketErrors.NoProvider, $"every provider of '{request.Model}' is at full capacity; try again shortly");
+        }
+        var affordable = withCapacity.Where(x => x.Quote!.Value <= request.MaxPrice).ToList();
+        if (affordable.Count == 0)
+        {
+            var cheapest = withCapacity.Min(x => x.Quote!.Value);
+            return Problems.Of(MarketErrors.NoProvider,
+                $"the cheapest quote for '{request.Model}' ({request.InputTokenBound} input tokens at most, {request.MaxTokens} output) is {cheapest} base units, over maxPrice {request.MaxPrice}",
+                new Dictionary<string, object?> { ["cheapestQuote"] = cheapest.ToString() });
+        }
+        var records = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var address in affordable.Select(a => a.Offer.Provider.Address).Distinct())
+        {
+            records[address] = (await ProviderRecords.ForAsync(db, address, http.RequestAborted)).Score;
+        }
+        var best = affordable.OrderBy(x => x.Quote!.Value.Units).ThenByDescending(x => records[x.Offer.Provider.Address])
+            .ThenBy(x => x.Offer.Provider.Address, StringComparer.Ordinal).First();
+        var job = new JobEntity
+        {
+            Id = "job-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
+            Client = client,
+            IdempotencyKey = request.IdempotencyKey,
+            Provider = best.Offer.Provider.Address,
+            Model = request.Model,
+            ModelDigest = best.Offer.Offer.ModelDigest,
+            Input = request.InputJson,
+            MaxTokens = request.MaxTokens,
+            InputTokenBound = request.InputTokenBound,
+            PriceIn = best.Offer.Offer.PriceIn,
+            PriceOut = best.Offer.Offer.PriceOut,
+            Amount = (long)best.Quote!.Value.Units,
+            PaymentDeadline = now + (options.PaymentWindowSeconds * 1000L),
+            ExpiresAt = now + ((options.PaymentWindowSeconds + options.JobTimeoutSeconds) * 1000L),
+            State = JobStates.AwaitingPayment,
+            CreatedAt = now,
+        };
+        db.Jobs.Add(job);
+        try
+        {
+            await db.SaveChangesAsync(http.RequestAborted);
+        }
+        catch (DbUpdateException)
+        {
+            // The same idempotency key raced in on another request: answer with the job that won.
+            db.ChangeTracker.Clear();
+            var winner = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Client == client && j.IdempotencyKey == request.IdempotencyKey, http.RequestAborted);
+            if (winner is null)
+            {
+                throw;
+            }
+            return TypedResults.Ok(JobDto.From(winner));
+        }
+        events.State(job.Id, job.State);
+        return TypedResults.Created($"/v1/jobs/{job.Id}", JobDto.From(job));
+    }
+
+    private static async Task<IResult> Get(string id, CoordinatorDb db, CancellationToken ct) =>
+        await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, ct) is { } job
+            ? TypedResults.Ok(JobDto.From(job))
+            : Problems.Of(MarketErrors.JobNotFound, $"no job '{id}'");
+
+    public sealed record ResultDto(string JobId, string Output, JsonElement Receipt, Hash256 ReceiptHash);
+
+    private static async Task<IResult> Result(string id, CoordinatorDb db, CancellationToken ct)
+    {
+        var job = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, ct);
+        if (job is null)
+        {
+            return Problems.Of(MarketErrors.JobNotFound, $"no job '{id}'");
+        }
+        if (job.State != JobStates.Completed || job.Output is null || job.Receipt is null)
+        {
+            return Problems.Of(MarketErrors.NotReady, $"job '{id}' is {job.State}" + (job.FailureReason is null ? "" : $": {job.FailureReason}"));
+        }
+        using var receipt = JsonDocument.Parse(job.Receipt);
+        return TypedResults.Ok(new ResultDto(job.Id, job.Output, receipt.RootElement.Clone(), Hash256.Parse(job.ReceiptHash!)));
+    }
+
+    private static async Task<IResult> Cancel(string id, HttpContext http, CoordinatorDb db, MarketClock clock, JobEvents events)
+    {
+        var signer = SignedRequests.Of(http).Signer.ToString();
+        var job = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, http.RequestAborted);
+        if (job is null)
+        {
+            return Problems.Of(MarketErrors.JobNotFound, $"no job '{id}'");
+        }
+        if (job.Client != signer)
+        {
+            return Problems.Of(MarketErrors.NotYourJob, "only the job's client may cancel it");
+        }
+        var now = clock.NowMs;
+        var canceled = await db.Jobs.Where(j => j.Id == id && (j.State == JobStates.AwaitingPayment || j.State == JobStates.Funded || j.State == JobStates.Dispatched))
+            .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Canceled).SetProperty(j => j.FinishedAt, now)
+                .SetProperty(j => j.FailureCode, "canceled").SetProperty(j => j.FailureReason, "canceled by the client"), http.RequestAborted);
+        if (canceled == 0)
+        {
+            return Problems.Of(MarketErrors.WrongState, $"job '{id}' is {job.State}: it can be canceled only before its provider accepts it");
+        }
+        events.State(id, JobStates.Canceled, "canceled by the client");
+        var refundNote = job.State == JobStates.AwaitingPayment
+            ? null
+            : $"the escrow stays locked until {job.ExpiresAt}; then submit escrow.refund (the provider may refund it sooner)";
+        return TypedResults.Ok(new { jobId = id, state = JobStates.Canceled, refund = refundNote });
+    }
+
+    private static async Task<IResult> PostResult(string id, HttpContext http, CoordinatorDb db, MarketClock clock, JobEvents events)
+    {
+        var signed = SignedRequests.Of(http);
+        var job = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, http.RequestAborted);
+        if (job is null)
+        {
+            return Problems.Of(MarketErrors.JobNotFound, $"no job '{id}'");
+        }
+        if (job.Provider != signed.Signer.ToString())
+        {
+            return Problems.Of(MarketErrors.NotYourJob, "only the job's assigned provider may post its result");
+        }
+        if (job.State != JobStates.Running)
+        {
+            return Problems.Of(MarketErrors.WrongState, $"job '{id}' is {job.State}, not running");
+        }
+        string output;
+        UsageReceipt? receipt;
+        try
+        {
+            using var doc = JsonDocument.Parse(signed.Body);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("output", out var o) || o.ValueKind != JsonValueKind.String ||
+                !root.TryGetProperty("receipt", out var r))
+            {
+                return Problems.Of(CommonErrors.MalformedRequest, "the body is {output, receipt}");
+            }
+            output = o.GetString()!;
+            if (!UsageReceipt.TryParse(r, out receipt, out var why))
+            {
+                return Problems.Of(MarketErrors.InvalidReceipt, why);
+            }
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            return Problems.Of(CommonErrors.MalformedRequest, $"malformed JSON: {e.Message}");
+        }
+        if (Encoding.UTF8.GetByteCount(output) > MaxOutputBytes)
+        {
+            return Problems.Of(MarketErrors.InvalidReceipt, $"the output is over {MaxOutputBytes} bytes");
+        }
+        var problem = ReceiptCheck(job, receipt, output);
+        if (problem is not null)
+        {
+            return Problems.Of(MarketErrors.InvalidReceipt, problem);
+        }
+        var now = clock.NowMs;
+        var receiptJson = Encoding.UTF8.GetString(receipt.ToJsonBytes());
+        var receiptHash = receipt.Hash.ToString();
+        var done = await db.Jobs.Where(j => j.Id == id && j.State == JobStates.Running)
+            .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Completed).SetProperty(j => j.FinishedAt, now)
+                .SetProperty(j => j.Output, output).SetProperty(j => j.Receipt, receiptJson).SetProperty(j => j.ReceiptHash, receiptHash)
+                .SetProperty(j => j.TokensIn, receipt.TokensIn).SetProperty(j => j.TokensOut, receipt.TokensOut)
+                .SetProperty(j => j.FirstTokenAt, j => j.FirstTokenAt ?? now), http.RequestAborted);
+        if (done == 0)
+        {
+            return Problems.Of(MarketErrors.WrongState, $"job '{id}' is no longer running");
+        }
+        events.State(id, JobStates.Completed);
+        return TypedResults.Ok(new { jobId = id, state = JobStates.Completed, receiptHash });
+    }
+
+    /// <summary>The receipt must be the provider's, for this job, model and digest, metered at the quoted prices, within the escrow.</summary>
+    internal static string? ReceiptCheck(JobEntity job, UsageReceipt r, string output)
+    {
+        if (!r.VerifySignature())
+        {
+            return "the receipt's signature does not verify";
+        }
+        if (r.JobId != job.Id || r.Provider.ToString() != job.Provider)
+        {
+            return "the receipt is for another job or provider";
+        }
+        if (r.Model != job.Model || r.ModelDigest != job.ModelDigest)
+        {
+            return $"the receipt names model {r.Model} ({r.ModelDigest}), the job {job.Model} ({job.ModelDigest})";
+        }
+        if (r.ResultHash != UsageReceipt.HashOutput(output))
+        {
+            return "the receipt's resultHash is not the SHA-256 of the output";
+        }
+        if (r.TokensOut > job.MaxTokens || r.TokensIn > job.InputTokenBound)
+        {
+            return $"the receipt counts {r.TokensIn} input and {r.TokensOut} output tokens, over the job's bounds ({job.InputTokenBound}, {job.MaxTokens})";
+        }
+        var metered = Pricing.Cost(r.TokensIn, r.TokensOut, new Amount((ulong)job.PriceIn), new Amount((ulong)job.PriceOut));
+        if (metered is null || r.Amount != metered.Value)
+        {
+            return $"the receipt's amount {r.Amount} is not the metered cost {metered} of its tokens at the quoted prices";
+        }
+        if (r.Amount.Units > (ulong)job.Amount)
+        {
+            return $"the receipt's amount {r.Amount} exceeds the escrow's {job.Amount}";
+        }
+        return null;
+    }
+
+    private static async Task<IResult> PostFailure(string id, HttpContext http, CoordinatorDb db, MarketClock clock, JobEvents events)
+    {
+        var signed = SignedRequests.Of(http);
+        var job = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, http.RequestAborted);
+        if (job is null)
+        {
+            return Problems.Of(MarketErrors.JobNotFound, $"no job '{id}'");
+        }
+        if (job.Provider != signed.Signer.ToString())
+        {
+            return Problems.Of(MarketErrors.NotYourJob, "only the job's assigned provider may report its failure");
+        }
+        string reason;
+        try
+        {
+            using var doc = JsonDocument.Parse(signed.Body);
+            reason = doc.RootElement.TryGetProperty("reason", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString()! : "";
+        }
+        catch (JsonException e)
+        {
+            return Problems.Of(CommonErrors.MalformedRequest, $"malformed JSON: {e.Message}");
+        }
+        if (reason.Length is 0 or > 1000)
+        {
+            return Problems.Of(CommonErrors.MalformedRequest, "the body is {reason} with 1 to 1000 characters");
+        }
+        var now = clock.NowMs;
+        var text = $"the provider failed: {reason}";
+        var failed = await db.Jobs.Where(j => j.Id == id && (j.State == JobStates.Dispatched || j.State == JobStates.Running))
+            .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Failed).SetProperty(j => j.FinishedAt, now)
+                .SetProperty(j => j.FailureCode, job.State == JobStates.Dispatched ? "provider_rejected" : "provider_failed")
+                .SetProperty(j => j.FailureReason, text), http.RequestAborted);
+        if (failed == 0)
+        {
+            return Problems.Of(MarketErrors.WrongState, $"job '{id}' is {job.State}");
+        }
+        events.State(id, JobStates.Failed, text);
+        return TypedResults.Ok(new { jobId = id, state = JobStates.Failed });
+    }
+}

@@ -1,0 +1,72 @@
+using Aitbc.Coordinator.Data;
+using Aitbc.Coordinator.Dispatch;
+using Aitbc.Coordinator.Providers;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Aitbc.Coordinator.Jobs;
+
+/// <summary>
+/// Twice a second: marks providers offline after missed heartbeats, drops expired offers, expires
+/// unfunded jobs, fails jobs whose provider did not accept in time, went offline, or ran past the
+/// escrow's expiry, and dispatches funded jobs whose provider is connected here. Every change is a
+/// conditional update, so instances sharing a database never fight over a job.
+/// </summary>
+internal sealed class Sweeper(IServiceScopeFactory scopes, Dispatcher dispatcher, ProviderConnections connections, JobEvents events,
+    MarketClock clock, CoordinatorOptions options) : BackgroundService
+{
+    public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(500);
+
+    protected override async Task ExecuteAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(Interval, clock.Time);
+        while (await timer.WaitForNextTickAsync(ct))
+        {
+            await SweepAsync(ct);
+        }
+    }
+
+    public async Task SweepAsync(CancellationToken ct)
+    {
+        var now = clock.NowMs;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<CoordinatorDb>();
+            var silentSince = now - (options.HeartbeatTimeoutSeconds * 1000L);
+            await db.Providers.Where(p => p.Status == ProviderStatuses.Online && p.LastHeartbeat < silentSince)
+                .ExecuteUpdateAsync(s => s.SetProperty(p => p.Status, ProviderStatuses.Offline), ct);
+            await db.Offers.Where(o => o.ExpiresAt <= now).ExecuteDeleteAsync(ct);
+
+            await FailAsync(db, db.Jobs.Where(j => j.State == JobStates.AwaitingPayment && j.PaymentDeadline < now), JobStates.Expired, "unfunded",
+                "no escrow was locked before the payment deadline", ct);
+            await FailAsync(db, db.Jobs.Where(j => j.State == JobStates.Dispatched && j.AcceptDeadline < now), JobStates.Failed, ProviderRecords.AcceptTimeout,
+                "the provider did not accept the job in time; submit it again to be matched with another provider", ct);
+            var offline = db.Providers.Where(p => p.Status != ProviderStatuses.Online).Select(p => p.Address);
+            await FailAsync(db, db.Jobs.Where(j => (j.State == JobStates.Funded || j.State == JobStates.Dispatched) && offline.Contains(j.Provider)),
+                JobStates.Failed, "provider_offline", "the provider went offline before accepting the job; submit it again to be matched with another", ct);
+            await FailAsync(db, db.Jobs.Where(j => j.State == JobStates.Running && j.ExpiresAt <= now), JobStates.Failed, ProviderRecords.Timeout,
+                "the provider did not finish before the escrow expired; the escrow is refundable", ct);
+        }
+        await dispatcher.DispatchWaitingAsync([.. connections.Addresses], ct);
+    }
+
+    private async Task FailAsync(CoordinatorDb db, IQueryable<JobEntity> which, string state, string code, string reason, CancellationToken ct)
+    {
+        var ids = await which.Select(j => j.Id).Take(1000).ToListAsync(ct);
+        if (ids.Count == 0)
+        {
+            return;
+        }
+        var now = clock.NowMs;
+        foreach (var id in ids)
+        {
+            // Re-checked per job: it may have moved on since it was read.
+            if (await which.Where(j => j.Id == id).ExecuteUpdateAsync(s => s.SetProperty(j => j.State, state).SetProperty(j => j.FinishedAt, now)
+                .SetProperty(j => j.FailureCode, code).SetProperty(j => j.FailureReason, reason), ct) == 1)
+            {
+                events.State(id, state, reason);
+            }
+        }
+    }
+}

@@ -1,0 +1,166 @@
+using System.Text.Json;
+using Aitbc.Coordinator.Auth;
+using Aitbc.Coordinator.Data;
+using Aitbc.Coordinator.Jobs;
+using Aitbc.Core;
+using Aitbc.ServiceDefaults;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+
+namespace Aitbc.Coordinator.Providers;
+
+/// <summary>Providers register their models and prices, heartbeat to stay online, and deregister. Every call is signed by the provider's key.</summary>
+internal static class ProvidersApi
+{
+    public static RouteGroupBuilder MapProvidersApi(this RouteGroupBuilder v1)
+    {
+        v1.MapPost("/providers/register", Register).RequireSignature().WithName("RegisterProvider")
+            .WithSummary("{models:[{model, digest, priceIn, priceOut}], concurrency, region, gpu}: replaces the provider's offers.");
+        v1.MapPost("/providers/heartbeat", Heartbeat).RequireSignature().WithName("Heartbeat").WithSummary("Stay online; renews the offers.");
+        v1.MapPost("/providers/deregister", Deregister).RequireSignature().WithName("DeregisterProvider");
+        v1.MapGet("/providers/{address}", Get).WithName("GetProvider").WithSummary("A provider, its offers and its record from verified receipts.");
+        v1.MapGet("/models", Catalog).WithName("Models").WithSummary("The live catalog: per model, providers, price range, free capacity.");
+        return v1;
+    }
+
+    public sealed record ModelOffer(string? Model, string? Digest, Amount? PriceIn, Amount? PriceOut);
+
+    public sealed record RegisterRequest(IReadOnlyList<ModelOffer>? Models, int Concurrency, string? Region, string? Gpu);
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow };
+
+    private static async Task<IResult> Register(HttpContext http, CoordinatorDb db, MarketClock clock, CoordinatorOptions options)
+    {
+        var signed = SignedRequests.Of(http);
+        RegisterRequest? req;
+        try
+        {
+            req = JsonSerializer.Deserialize<RegisterRequest>(signed.Body, Json);
+        }
+        catch (JsonException e)
+        {
+            return Problems.Of(CommonErrors.MalformedRequest, $"malformed JSON: {e.Message}");
+        }
+        if (req?.Models is not { Count: > 0 and <= 64 } models)
+        {
+            return Problems.Of(MarketErrors.InvalidOffer, "models must list 1 to 64 offers");
+        }
+        if (req.Concurrency is < 1 or > 1024)
+        {
+            return Problems.Of(MarketErrors.InvalidOffer, "concurrency must be from 1 to 1024");
+        }
+        foreach (var m in models)
+        {
+            if (string.IsNullOrWhiteSpace(m.Model) || m.Model.Length > 256 || string.IsNullOrWhiteSpace(m.Digest) || m.Digest.Length > 256)
+            {
+                return Problems.Of(MarketErrors.InvalidOffer, "each offer names a model and its digest (at most 256 characters each)");
+            }
+            if (m.PriceIn is not { } pin || m.PriceOut is not { } pout || pin.Units > long.MaxValue || pout.Units > long.MaxValue)
+            {
+                return Problems.Of(MarketErrors.InvalidOffer, $"offer '{m.Model}' needs priceIn and priceOut (base units per million tokens, at most 2^63-1)");
+            }
+        }
+        if (models.Select(m => m.Model).Distinct(StringComparer.Ordinal).Count() != models.Count)
+        {
+            return Problems.Of(MarketErrors.InvalidOffer, "a model is listed twice");
+        }
+        var now = clock.NowMs;
+        var address = signed.Signer.ToString();
+        var provider = await db.Providers.Include(p => p.Offers).FirstOrDefaultAsync(p => p.Address == address, http.RequestAborted);
+        if (provider is null)
+        {
+            provider = new ProviderEntity { Address = address, Region = "", Gpu = "", Status = ProviderStatuses.Online, RegisteredAt = now };
+            db.Providers.Add(provider);
+        }
+        provider.Region = (req.Region ?? "").Trim()[..Math.Min((req.Region ?? "").Trim().Length, 64)];
+        provider.Gpu = (req.Gpu ?? "").Trim()[..Math.Min((req.Gpu ?? "").Trim().Length, 128)];
+        provider.Concurrency = req.Concurrency;
+        provider.LastHeartbeat = now;
+        provider.Status = ProviderStatuses.Online;
+        db.Offers.RemoveRange(provider.Offers);
+        provider.Offers = [.. models.Select(m => new OfferEntity
+        {
+            ProviderAddress = address,
+            Model = m.Model!,
+            ModelDigest = m.Digest!,
+            PriceIn = (long)m.PriceIn!.Value.Units,
+            PriceOut = (long)m.PriceOut!.Value.Units,
+            ExpiresAt = now + (options.OfferTtlSeconds * 1000L),
+        })];
+        await db.SaveChangesAsync(http.RequestAborted);
+        return TypedResults.Ok(await Describe(db, provider.Address, clock, http.RequestAborted));
+    }
+
+    private static async Task<IResult> Heartbeat(HttpContext http, CoordinatorDb db, MarketClock clock, CoordinatorOptions options)
+    {
+        var address = SignedRequests.Of(http).Signer.ToString();
+        var now = clock.NowMs;
+        var updated = await db.Providers.Where(p => p.Address == address && p.Status != ProviderStatuses.Deregistered)
+            .ExecuteUpdateAsync(s => s.SetProperty(p => p.LastHeartbeat, now).SetProperty(p => p.Status, ProviderStatuses.Online), http.RequestAborted);
+        if (updated == 0)
+        {
+            return Problems.Of(MarketErrors.UnknownProvider, $"{address} is not registered: register first");
+        }
+        await db.Offers.Where(o => o.ProviderAddress == address)
+            .ExecuteUpdateAsync(s => s.SetProperty(o => o.ExpiresAt, now + (options.OfferTtlSeconds * 1000L)), http.RequestAborted);
+        return TypedResults.Ok(new { address, status = ProviderStatuses.Online, nextHeartbeatWithinSeconds = options.HeartbeatTimeoutSeconds });
+    }
+
+    private static async Task<IResult> Deregister(HttpContext http, CoordinatorDb db)
+    {
+        var address = SignedRequests.Of(http).Signer.ToString();
+        await db.Offers.Where(o => o.ProviderAddress == address).ExecuteDeleteAsync(http.RequestAborted);
+        var updated = await db.Providers.Where(p => p.Address == address)
+            .ExecuteUpdateAsync(s => s.SetProperty(p => p.Status, ProviderStatuses.Deregistered), http.RequestAborted);
+        return updated == 0 ? Problems.Of(MarketErrors.UnknownProvider, $"{address} is not registered") : TypedResults.NoContent();
+    }
+
+    private static async Task<IResult> Get(string address, CoordinatorDb db, MarketClock clock, CancellationToken ct)
+    {
+        if (!Address.TryParse(address, out _, out var why))
+        {
+            return Problems.Of(MarketErrors.InvalidAddress, why);
+        }
+        var d = await Describe(db, address, clock, ct);
+        return d is null ? Problems.Of(MarketErrors.UnknownProvider, $"{address} is not registered") : TypedResults.Ok(d);
+    }
+
+    public sealed record OfferDto(string Model, string Digest, Amount PriceIn, Amount PriceOut, long ExpiresAt);
+
+    public sealed record ProviderDto(string Address, string Status, string Region, string Gpu, int Concurrency, int Running, long LastHeartbeat,
+        IReadOnlyList<OfferDto> Offers, ProviderRecord Record);
+
+    private static async Task<ProviderDto?> Describe(CoordinatorDb db, string address, MarketClock clock, CancellationToken ct)
+    {
+        var p = await db.Providers.AsNoTracking().Include(x => x.Offers).FirstOrDefaultAsync(x => x.Address == address, ct);
+        if (p is null)
+        {
+            return null;
+        }
+        var running = await db.Jobs.CountAsync(j => j.Provider == address && (j.State == JobStates.Dispatched || j.State == JobStates.Running), ct);
+        return new ProviderDto(p.Address, p.Status, p.Region, p.Gpu, p.Concurrency, running, p.LastHeartbeat,
+            [.. p.Offers.Where(o => o.ExpiresAt > clock.NowMs).Select(o => new OfferDto(o.Model, o.ModelDigest, new Amount((ulong)o.PriceIn), new Amount((ulong)o.PriceOut), o.ExpiresAt))],
+            await ProviderRecords.ForAsync(db, address, ct));
+    }
+
+    public sealed record CatalogProvider(string Address, string Digest, Amount PriceIn, Amount PriceOut, int FreeCapacity, string Region, string Gpu);
+
+    public sealed record CatalogModel(string Model, IReadOnlyList<string> Digests, Amount MinPriceIn, Amount MaxPriceIn, Amount MinPriceOut, Amount MaxPriceOut,
+        int FreeCapacity, IReadOnlyList<CatalogProvider> Providers);
+
+    private static async Task<IResult> Catalog(CoordinatorDb db, MarketClock clock, CancellationToken ct)
+    {
+        var live = await Matching.LiveOffersAsync(db, null, clock.NowMs, ct);
+        var models = live.GroupBy(o => o.Offer.Model, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => new CatalogModel(
+            g.Key,
+            [.. g.Select(o => o.Offer.ModelDigest).Distinct(StringComparer.Ordinal)],
+            new Amount((ulong)g.Min(o => o.Offer.PriceIn)), new Amount((ulong)g.Max(o => o.Offer.PriceIn)),
+            new Amount((ulong)g.Min(o => o.Offer.PriceOut)), new Amount((ulong)g.Max(o => o.Offer.PriceOut)),
+            g.Sum(o => o.FreeCapacity),
+            [.. g.OrderBy(o => o.Offer.PriceOut).ThenBy(o => o.Offer.PriceIn).Select(o => new CatalogProvider(o.Provider.Address, o.Offer.ModelDigest,
+                new Amount((ulong)o.Offer.PriceIn), new Amount((ulong)o.Offer.PriceOut), o.FreeCapacity, o.Provider.Region, o.Provider.Gpu))])).ToList();
+        return TypedResults.Ok(new { models });
+    }
+}
