@@ -103,6 +103,12 @@ public static class Pricing
     public const ulong TokensPerPriceUnit = 1_000_000;
 
     /// <summary>
+    /// An upper bound of a request's input tokens: every token covers at least one UTF-8 byte of text,
+    /// and chat templates add a few per message; so bytes + 8 per message + 32.
+    /// </summary>
+    public static int InputTokenBound(IEnumerable<string> texts) => texts.Sum(t => System.Text.Encoding.UTF8.GetByteCount(t) + 8) + 32;
+
+    /// <summary>
     /// ceil((tokensIn × priceIn + tokensOut × priceOut) / 1,000,000) base units, prices being per
     /// million tokens; null when the result does not fit in 64 bits.
     /// </summary>

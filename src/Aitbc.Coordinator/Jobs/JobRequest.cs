@@ -6,12 +6,6 @@ namespace Aitbc.Coordinator.Jobs;
 /// <summary>A client's job request, checked: exactly one of messages or prompt, bounded sizes, a price ceiling and an idempotency key.</summary>
 internal sealed record JobRequest(string Model, string InputJson, int MaxTokens, int InputTokenBound, Core.Amount MaxPrice, string IdempotencyKey)
 {
-    /// <summary>
-    /// An upper bound of the input's tokens: every token covers at least one UTF-8 byte of text, and
-    /// chat templates add a few per message; so bytes + 8 per message + 32.
-    /// </summary>
-    public static int TokenBound(IEnumerable<string> texts) => texts.Sum(t => Encoding.UTF8.GetByteCount(t) + 8) + 32;
-
     public static (JobRequest? Request, string Error) Parse(byte[] body, int maxTokensLimit)
     {
         try
@@ -83,7 +77,7 @@ internal sealed record JobRequest(string Model, string InputJson, int MaxTokens,
             {
                 return (null, $"the input is over {JobsApi.MaxInputBytes} bytes");
             }
-            return (new JobRequest(model, inputJson, maxTokens, TokenBound(texts), maxPrice, key), "");
+            return (new JobRequest(model, inputJson, maxTokens, Core.Pricing.InputTokenBound(texts), maxPrice, key), "");
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {

@@ -264,18 +264,19 @@ internal static class JobsApi
         {
             return "the receipt's resultHash is not the SHA-256 of the output";
         }
-        if (r.TokensOut > job.MaxTokens || r.TokensIn > job.InputTokenBound)
+        if (r.TokensOut > job.MaxTokens)
         {
-            return $"the receipt counts {r.TokensIn} input and {r.TokensOut} output tokens, over the job's bounds ({job.InputTokenBound}, {job.MaxTokens})";
+            return $"the receipt counts {r.TokensOut} output tokens, over the job's maxTokens {job.MaxTokens}";
         }
+        // Metered at the quoted prices; never more than the escrow (input counted by the backend may pass the bound).
         var metered = Pricing.Cost(r.TokensIn, r.TokensOut, new Amount((ulong)job.PriceIn), new Amount((ulong)job.PriceOut));
-        if (metered is null || r.Amount != metered.Value)
-        {
-            return $"the receipt's amount {r.Amount} is not the metered cost {metered} of its tokens at the quoted prices";
-        }
         if (r.Amount.Units > (ulong)job.Amount)
         {
             return $"the receipt's amount {r.Amount} exceeds the escrow's {job.Amount}";
+        }
+        if (metered is null || r.Amount.Units != Math.Min(metered.Value.Units, (ulong)job.Amount))
+        {
+            return $"the receipt's amount {r.Amount} is not the metered cost {metered} of its tokens at the quoted prices";
         }
         return null;
     }

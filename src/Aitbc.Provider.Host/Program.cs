@@ -1,0 +1,73 @@
+using System.Runtime.InteropServices;
+using Aitbc.Provider;
+using Aitbc.ServiceDefaults;
+using Aitbc.Wallet.Keystore;
+
+// aitbc-ai-serve: offers a backend's models to the market and runs only paid jobs.
+HostFlag[] flags =
+[
+    new("--coordinator", "Provider:Coordinator", "the coordinator (default http://127.0.0.1:8000)"),
+    new("--node", "Provider:Node", "the node's RPC (default http://127.0.0.1:8006)"),
+    new("--backend", "Provider:Backend", "ollama (default), openai (any OpenAI-compatible server) or dev-echo (built-in DEVELOPMENT model, no inference)"),
+    new("--backend-url", "Provider:BackendUrl", "the backend's address (default http://127.0.0.1:11434)"),
+    new("--keystore", "Provider:Keystore", "the keystore holding the provider key (default ~/.aitbc/wallet/keystore.db)"),
+    new("--wallet", "Provider:Wallet", "the provider key's wallet name (default provider)"),
+    new("--password-file", "Provider:PasswordFile", "a file holding the wallet's password (or set AITBC_PROVIDER_PASSWORD)"),
+    new("--price-in", "Provider:PriceIn", "base units per million input tokens (default 100000000)"),
+    new("--price-out", "Provider:PriceOut", "base units per million output tokens (default 300000000)"),
+    new("--concurrency", "Provider:Concurrency", "jobs at once (default 2)"),
+    new("--region", "Provider:Region", "region label (default local)"),
+    new("--gpu", "Provider:Gpu", "GPU description"),
+    new("--host", "Provider:Host", "listen address of the daemon's API (default 127.0.0.1)"),
+    new("--port", "Provider:Port", "port of the daemon's API (default 8008)"),
+    new("--job-timeout", "Provider:JobTimeoutSeconds", "longest a job may run (default 300)"),
+    new("--grace", "Provider:GraceSeconds", "on shutdown, seconds running jobs have to finish (default 30)"),
+];
+var (config, exit) = HostConfiguration.Build("aitbc-ai-serve", "the AITBC provider daemon", flags, [], args);
+if (config is null)
+{
+    return exit;
+}
+if (HostConfiguration.Bind<ProviderOptions>("aitbc-ai-serve", config, ProviderOptions.Section) is not { } options)
+{
+    return 2;
+}
+var password = options.PasswordFile is { } file ? File.ReadAllText(file).TrimEnd('\n', '\r') : Environment.GetEnvironmentVariable("AITBC_PROVIDER_PASSWORD");
+if (string.IsNullOrEmpty(password))
+{
+    Console.Error.WriteLine("aitbc-ai-serve: the provider key's password is needed: --password-file FILE or AITBC_PROVIDER_PASSWORD");
+    return 2;
+}
+var (wallet, error) = new WalletKeystore(options.Keystore).Open(options.Wallet, password);
+if (wallet is null)
+{
+    Console.Error.WriteLine($"aitbc-ai-serve: {error!.Message} (keystore {options.Keystore})");
+    return 1;
+}
+using (wallet)
+{
+    try
+    {
+        await using var server = await ProviderServer.StartAsync(options, wallet.Key, ProviderServer.CreateBackend(options));
+        Console.Error.WriteLine($"Provider {server.Address} serving {options.Backend} at {server.Uri}, registered at {options.Coordinator}");
+        var stopped = new TaskCompletionSource();
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
+        {
+            c.Cancel = true;
+            stopped.TrySetResult();
+        });
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c =>
+        {
+            c.Cancel = true;
+            stopped.TrySetResult();
+        });
+        await stopped.Task;
+        Console.Error.WriteLine($"Stopping: running jobs have {options.GraceSeconds} s to finish; the rest are refunded.");
+        return 0;
+    }
+    catch (Exception e) when (e is InvalidOperationException or HttpRequestException or IOException)
+    {
+        Console.Error.WriteLine($"aitbc-ai-serve: {e.Message}");
+        return 1;
+    }
+}

@@ -1,0 +1,239 @@
+using System.Net.Http.Json;
+using System.Net.WebSockets;
+using System.Text.Json;
+using Aitbc.Core;
+using Aitbc.Node.Client;
+using Aitbc.Provider.Jobs;
+using Microsoft.Extensions.Logging;
+
+namespace Aitbc.Provider;
+
+/// <summary>
+/// The provider's side of the market: registers its models and prices, heartbeats, and keeps a
+/// dispatch connection open to the coordinator (it dials out, so it works behind NAT), reconnecting
+/// with backoff and registering again when the coordinator has forgotten it.
+/// </summary>
+internal sealed partial class CoordinatorLink(JobRunner runner, HttpClient coordinator, Ed25519Key key, ProviderOptions options, TimeProvider time,
+    ILogger<CoordinatorLink> log) : IDisposable
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly SemaphoreSlim _send = new(1, 1);
+    private ClientWebSocket? _socket;
+
+    public bool Connected => _socket?.State == WebSocketState.Open;
+
+    public long JobsReceived;
+
+    public async Task RegisterAsync(CancellationToken ct)
+    {
+        var body = new
+        {
+            models = runner.Models.Values.Select(m => new { model = m.Name, digest = m.Digest, priceIn = options.PriceIn.ToString(System.Globalization.CultureInfo.InvariantCulture), priceOut = options.PriceOut.ToString(System.Globalization.CultureInfo.InvariantCulture) }),
+            concurrency = options.Concurrency,
+            region = options.Region,
+            gpu = options.Gpu,
+        };
+        using var response = await coordinator.PostAsJsonAsync(new Uri("/v1/providers/register", UriKind.Relative), body, Json, ct);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"The coordinator refused the registration: {await NodeClient.ReadProblemAsync(response, ct)}");
+        }
+    }
+
+    /// <summary>Heartbeats until stopped; registers again when the coordinator no longer knows this provider.</summary>
+    public async Task HeartbeatAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.HeartbeatSeconds), time);
+        while (await timer.WaitForNextTickAsync(ct))
+        {
+            try
+            {
+                using var response = await coordinator.PostAsync(new Uri("/v1/providers/heartbeat", UriKind.Relative), new ByteArrayContent([]), ct);
+                if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
+                {
+                    await RegisterAsync(ct);
+                }
+            }
+            catch (HttpRequestException e)
+            {
+                LogUnreachable(log, options.Coordinator, e.Message);
+            }
+            catch (InvalidOperationException e)
+            {
+                LogUnreachable(log, options.Coordinator, e.Message);
+            }
+        }
+    }
+
+    /// <summary>Keeps the dispatch connection open until <paramref name="ct"/>; jobs run until <paramref name="jobs"/> is canceled.</summary>
+    public async Task ConnectAsync(CancellationToken ct, CancellationToken jobs)
+    {
+        var backoff = TimeSpan.FromMilliseconds(200);
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                using var socket = new ClientWebSocket();
+                var ts = time.GetUtcNow().ToUnixTimeMilliseconds();
+                const string path = "/v1/providers/connect";
+                socket.Options.SetRequestHeader(HttpSignature.AddressHeader, key.Address.ToString());
+                socket.Options.SetRequestHeader(HttpSignature.TimestampHeader, ts.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                socket.Options.SetRequestHeader(HttpSignature.SignatureHeader, HttpSignature.Sign(key, "GET", path, ts, []));
+                var uri = new UriBuilder(new Uri(coordinator.BaseAddress!, path)) { Scheme = coordinator.BaseAddress!.Scheme == "https" ? "wss" : "ws" }.Uri;
+                await socket.ConnectAsync(uri, ct);
+                _socket = socket;
+                backoff = TimeSpan.FromMilliseconds(200);
+                await ReceiveAsync(socket, ct, jobs);
+            }
+            catch (WebSocketException e)
+            {
+                LogUnreachable(log, options.Coordinator, e.Message);
+                if (e.Message.Contains("404", StringComparison.Ordinal))
+                {
+                    await TryRegisterAsync(ct);
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                break;
+            }
+            finally
+            {
+                _socket = null;
+            }
+            await Task.Delay(backoff, time, ct).ContinueWith(_ => { }, TaskScheduler.Default);
+            backoff = TimeSpan.FromMilliseconds(Math.Min(backoff.TotalMilliseconds * 2, 5_000));
+        }
+    }
+
+    private async Task TryRegisterAsync(CancellationToken ct)
+    {
+        try
+        {
+            await RegisterAsync(ct);
+        }
+        catch (Exception e) when (e is HttpRequestException or InvalidOperationException)
+        {
+            LogUnreachable(log, options.Coordinator, e.Message);
+        }
+    }
+
+    private async Task ReceiveAsync(ClientWebSocket socket, CancellationToken ct, CancellationToken jobs)
+    {
+        var buffer = new byte[1024 * 1024];
+        while (socket.State == WebSocketState.Open && !ct.IsCancellationRequested)
+        {
+            var count = 0;
+            WebSocketReceiveResult r;
+            do
+            {
+                r = await socket.ReceiveAsync(new ArraySegment<byte>(buffer, count, buffer.Length - count), ct);
+                count += r.Count;
+            }
+            while (!r.EndOfMessage && count < buffer.Length);
+            if (r.MessageType == WebSocketMessageType.Close)
+            {
+                return;
+            }
+            using var doc = JsonDocument.Parse(buffer.AsMemory(0, count));
+            if (doc.RootElement.TryGetProperty("type", out var type) && type.GetString() == "job")
+            {
+                Interlocked.Increment(ref JobsReceived);
+                var job = doc.RootElement.GetProperty("job").Clone();
+                _ = Task.Run(() => HandleJobAsync(socket, job, jobs), CancellationToken.None);
+            }
+        }
+        if (socket.State == WebSocketState.Open)
+        {
+            await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "draining", CancellationToken.None);
+        }
+    }
+
+    private async Task HandleJobAsync(ClientWebSocket socket, JsonElement j, CancellationToken jobs)
+    {
+        var id = j.GetProperty("id").GetString()!;
+        try
+        {
+            var (messages, prompt, inputError) = JobSpec.ReadInput(j.GetProperty("input"));
+            var spec = new JobSpec(id, Address.Parse(j.GetProperty("client").GetString()!), j.GetProperty("model").GetString()!, messages, prompt,
+                j.GetProperty("maxTokens").GetInt32(), Amount.Parse(j.GetProperty("priceIn").GetString()!), Amount.Parse(j.GetProperty("priceOut").GetString()!),
+                Amount.Parse(j.GetProperty("amount").GetString()!));
+            if (inputError is not null)
+            {
+                await SendAsync(socket, new { type = "reject", jobId = id, reason = runner.Refuse(spec, inputError).Refusal });
+                return;
+            }
+            if (!runner.TryReserve())
+            {
+                await SendAsync(socket, new { type = "reject", jobId = id, reason = runner.Refuse(spec, "the provider is at full capacity").Refusal });
+                return;
+            }
+            var refusal = await runner.CheckAsync(spec, j.GetProperty("modelDigest").GetString(), jobs);
+            if (refusal is not null)
+            {
+                runner.Release();
+                await SendAsync(socket, new { type = "reject", jobId = id, reason = runner.Refuse(spec, refusal).Refusal });
+                return;
+            }
+            await SendAsync(socket, new { type = "accept", jobId = id });
+            var outcome = await runner.RunAsync(spec, text => SendAsync(socket, new { type = "token", jobId = id, text }), jobs);
+            if (outcome.Completed)
+            {
+                using var content = new ByteArrayContent(BuildResult(outcome));
+                content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+                using var posted = await coordinator.PostAsync(new Uri($"/v1/jobs/{id}/result", UriKind.Relative), content, CancellationToken.None);
+                if (!posted.IsSuccessStatusCode)
+                {
+                    LogResultRefused(log, id, (await NodeClient.ReadProblemAsync(posted, CancellationToken.None)).ToString());
+                }
+            }
+            else
+            {
+                using var posted = await coordinator.PostAsJsonAsync(new Uri($"/v1/jobs/{id}/fail", UriKind.Relative), new { reason = outcome.Failure }, Json, CancellationToken.None);
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or WebSocketException or OperationCanceledException or InvalidOperationException or KeyNotFoundException or FormatException)
+        {
+            LogJobError(log, id, e.Message);
+        }
+    }
+
+    private static byte[] BuildResult(JobOutcome outcome)
+    {
+        var w = new CanonicalJsonWriter(1024 + (outcome.Output!.Length * 2));
+        w.StartObject();
+        w.Property("output", outcome.Output);
+        w.Name("receipt");
+        outcome.Receipt!.WriteJson(w);
+        w.EndObject();
+        return w.ToArray();
+    }
+
+    private async Task SendAsync(ClientWebSocket socket, object message)
+    {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(message, Json);
+        await _send.WaitAsync();
+        try
+        {
+            if (socket.State == WebSocketState.Open)
+            {
+                await socket.SendAsync(bytes, WebSocketMessageType.Text, true, CancellationToken.None);
+            }
+        }
+        finally
+        {
+            _send.Release();
+        }
+    }
+
+    public void Dispose() => _send.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Coordinator {Coordinator}: {Reason}")]
+    private static partial void LogUnreachable(ILogger log, string coordinator, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The coordinator refused the result of {JobId}: {Reason}")]
+    private static partial void LogResultRefused(ILogger log, string jobId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId}: {Reason}")]
+    private static partial void LogJobError(ILogger log, string jobId, string reason);
+}

@@ -1,0 +1,216 @@
+using System.Diagnostics;
+using System.Text;
+using Aitbc.Core;
+using Aitbc.Node.Client;
+using Aitbc.Provider.Inference;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+
+namespace Aitbc.Provider.Jobs;
+
+/// <summary>What became of a job: completed with its output, receipt and settle transaction, refused before any work, or failed (and refunded).</summary>
+internal sealed record JobOutcome(string JobId, string? Output, UsageReceipt? Receipt, Hash256? SettleTx, string? Refusal, string? Failure, Hash256? RefundTx)
+{
+    public bool Completed => Receipt is not null;
+}
+
+/// <summary>
+/// Runs one job the only way this daemon runs any: first the escrow is checked on the chain (it
+/// exists in a committed block, pays this provider, covers the quoted price and leaves time to work
+/// and settle), then the backend runs it under a timeout and a concurrency limit, the tokens the
+/// backend counted are metered at the quoted prices, the receipt is signed and the escrow settled for
+/// exactly that (never more than the escrow). Any failure after the check refunds the escrow at once.
+/// </summary>
+internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient node, NonceSequencer nonces, Ed25519Key key, ProviderOptions options,
+    TimeProvider time, ILogger<JobRunner> log) : IDisposable
+{
+    private readonly SemaphoreSlim _slots = new(options.Concurrency, options.Concurrency);
+    private IReadOnlyDictionary<string, BackendModel> _models = new Dictionary<string, BackendModel>();
+    private string _chainId = "";
+    private Amount _fee;
+
+    public Address Address => key.Address;
+
+    public int Running => options.Concurrency - _slots.CurrentCount;
+
+    public IReadOnlyDictionary<string, BackendModel> Models => _models;
+
+    public long Completed;
+    public long Failed;
+    public long Refused;
+
+    /// <summary>Learns the backend's models and the chain's id and fee; again after the backend changes.</summary>
+    public async Task<IReadOnlyList<BackendModel>> RefreshAsync(CancellationToken ct)
+    {
+        var models = await backend.ListModelsAsync(ct);
+        _models = models.ToDictionary(m => m.Name, StringComparer.Ordinal);
+        var status = await node.StatusAsync(ct);
+        _chainId = status.ChainId;
+        _fee = status.MinFee;
+        return models;
+    }
+
+    /// <summary>Why this job must not run, checked on the chain; null when it may.</summary>
+    public async Task<string?> CheckAsync(JobSpec job, string? expectedDigest, CancellationToken ct)
+    {
+        if (!_models.TryGetValue(job.Model, out var model))
+        {
+            return $"this provider does not serve model '{job.Model}'";
+        }
+        if (expectedDigest is not null && expectedDigest != model.Digest)
+        {
+            return $"model '{job.Model}' here is {model.Digest}, not the {expectedDigest} the job names";
+        }
+        var escrow = await node.EscrowAsync(job.JobId, ct);
+        if (escrow is null)
+        {
+            return $"no escrow for job '{job.JobId}' in a committed block";
+        }
+        if (escrow.Status != "locked")
+        {
+            return $"the escrow for job '{job.JobId}' is {escrow.Status}";
+        }
+        if (escrow.Provider != key.Address)
+        {
+            return $"the escrow pays {escrow.Provider}, not this provider";
+        }
+        if (escrow.Client != job.Client)
+        {
+            return $"the escrow was locked by {escrow.Client}, not by the job's client {job.Client}";
+        }
+        if (escrow.Amount < job.Quote)
+        {
+            return $"the escrow locks {escrow.Amount}, less than the quoted price {job.Quote}";
+        }
+        var leftMs = escrow.ExpiresAt - time.GetUtcNow().ToUnixTimeMilliseconds();
+        var neededMs = (options.SettleMarginSeconds + options.MinRunSeconds) * 1000L;
+        return leftMs < neededMs
+            ? $"the escrow expires in {leftMs / 1000} s; this provider needs at least {neededMs / 1000} s to work and settle"
+            : null;
+    }
+
+    /// <summary>Takes a slot if one is free (the caller refuses the job otherwise); <see cref="RunAsync"/> gives it back, or <see cref="Release"/>.</summary>
+    public bool TryReserve() => _slots.Wait(0);
+
+    public void Release() => _slots.Release();
+
+    /// <summary>Runs a checked job in a reserved slot; <paramref name="onToken"/> sees the output as it streams.</summary>
+    public async Task<JobOutcome> RunAsync(JobSpec job, Func<string, Task>? onToken, CancellationToken ct)
+    {
+        try
+        {
+            var escrow = await node.EscrowAsync(job.JobId, ct) ?? throw new InvalidOperationException("The escrow vanished after its check.");
+            var deadline = escrow.ExpiresAt - (options.SettleMarginSeconds * 1000L) - time.GetUtcNow().ToUnixTimeMilliseconds();
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromMilliseconds(Math.Clamp(deadline, 1, options.JobTimeoutSeconds * 1000L)));
+            string output;
+            long tokensIn, tokensOut;
+            try
+            {
+                (output, tokensIn, tokensOut) = await InferAsync(job, onToken, timeout.Token);
+            }
+            catch (Exception e) when (e is BackendException or HttpRequestException or OperationCanceledException or InvalidOperationException or System.ClientModel.ClientResultException)
+            {
+                var why = e is OperationCanceledException
+                    ? ct.IsCancellationRequested ? "the provider is shutting down" : "the job ran past its time limit"
+                    : e.Message;
+                return await RefundAsync(job, $"the work failed: {why}");
+            }
+            var metered = Pricing.Cost(tokensIn, tokensOut, job.PriceIn, job.PriceOut) ?? escrow.Amount;
+            var charge = metered < escrow.Amount ? metered : escrow.Amount;
+            var model = _models[job.Model];
+            var receipt = UsageReceipt.Sign(key, job.JobId, job.Model, model.Digest, tokensIn, tokensOut, charge, output);
+            var (settle, submitted, _) = await nonces.SubmitNextAsync<string>(nonce =>
+                Task.FromResult<(Transaction?, string?)>((Transaction.Sign(key, _chainId, nonce, _fee, new EscrowSettleBody(job.JobId, charge, receipt.Hash)), null)), CancellationToken.None);
+            var committed = submitted!.Accepted ? await node.WaitAsync(settle!.Id, CancellationToken.None) : submitted;
+            if (!committed.Committed)
+            {
+                return await RefundAsync(job, $"settling failed: {committed.Problem?.ToString() ?? committed.Status}");
+            }
+            Interlocked.Increment(ref Completed);
+            LogCompleted(log, job.JobId, tokensIn, tokensOut, charge.Units);
+            return new JobOutcome(job.JobId, output, receipt, settle!.Id, null, null, null);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    private async Task<(string Output, long TokensIn, long TokensOut)> InferAsync(JobSpec job, Func<string, Task>? onToken, CancellationToken ct)
+    {
+        var updates = job.Prompt is not null && backend is OllamaBackend ollama
+            ? ollama.GenerateAsync(job.Model, job.Prompt, job.MaxTokens, ct)
+            : backend.Chat.GetStreamingResponseAsync(
+                job.Prompt is not null ? [new ChatMessage(ChatRole.User, job.Prompt)] : job.Messages!.Select(m => new ChatMessage(new ChatRole(m.Role), m.Content)),
+                new ChatOptions { ModelId = job.Model, MaxOutputTokens = job.MaxTokens }, ct);
+        var output = new StringBuilder();
+        UsageDetails? usage = null;
+        await foreach (var u in updates.WithCancellation(ct))
+        {
+            var text = u.Text;
+            if (!string.IsNullOrEmpty(text))
+            {
+                output.Append(text);
+                if (onToken is not null)
+                {
+                    await onToken(text);
+                }
+            }
+            usage = u.Contents.OfType<UsageContent>().LastOrDefault()?.Details ?? usage;
+        }
+        if (usage?.InputTokenCount is not { } tokensIn || usage.OutputTokenCount is not { } tokensOut)
+        {
+            throw new BackendException("the backend reported no token counts: the work cannot be metered");
+        }
+        return (output.ToString(), tokensIn, Math.Min(tokensOut, job.MaxTokens));
+    }
+
+    /// <summary>Gives the escrow back at once: the client is never charged for failed work.</summary>
+    public async Task<JobOutcome> RefundAsync(JobSpec job, string failure)
+    {
+        Interlocked.Increment(ref Failed);
+        LogFailed(log, job.JobId, failure);
+        try
+        {
+            var (refund, submitted, _) = await nonces.SubmitNextAsync<string>(nonce =>
+                Task.FromResult<(Transaction?, string?)>((Transaction.Sign(key, _chainId, nonce, _fee, new EscrowRefundBody(job.JobId)), null)), CancellationToken.None);
+            var committed = submitted!.Accepted ? await node.WaitAsync(refund!.Id, CancellationToken.None) : submitted;
+            return new JobOutcome(job.JobId, null, null, null, null, failure, committed.Committed ? refund!.Id : null);
+        }
+        catch (HttpRequestException e)
+        {
+            // The node is unreachable: the client can still refund once the escrow expires.
+            return new JobOutcome(job.JobId, null, null, null, null, $"{failure}; the refund could not be submitted ({e.Message})", null);
+        }
+    }
+
+    public JobOutcome Refuse(JobSpec job, string reason)
+    {
+        Interlocked.Increment(ref Refused);
+        LogRefused(log, job.JobId, reason);
+        return new JobOutcome(job.JobId, null, null, null, reason, null, null);
+    }
+
+    /// <summary>Waits until no job runs, or the time is up.</summary>
+    public async Task<bool> DrainAsync(TimeSpan grace)
+    {
+        var sw = Stopwatch.StartNew();
+        while (Running > 0 && sw.Elapsed < grace)
+        {
+            await Task.Delay(50);
+        }
+        return Running == 0;
+    }
+
+    public void Dispose() => _slots.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} completed: {TokensIn} in, {TokensOut} out, settled {Amount} base units")]
+    private static partial void LogCompleted(ILogger log, string jobId, long tokensIn, long tokensOut, ulong amount);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} failed and is refunded: {Reason}")]
+    private static partial void LogFailed(ILogger log, string jobId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} refused, nothing run: {Reason}")]
+    private static partial void LogRefused(ILogger log, string jobId, string reason);
+}

@@ -1,0 +1,25 @@
+using Aitbc.Provider.Jobs;
+
+namespace Aitbc.Provider;
+
+/// <summary>The running daemon's parts, as the API handlers see them.</summary>
+internal sealed class ProviderContext(JobRunner runner, CoordinatorLink link, ProviderOptions options, string backendName, TimeProvider time) : IDisposable
+{
+    private readonly CancellationTokenSource _stopping = new();
+
+    public JobRunner Runner => runner;
+    public CoordinatorLink Link => link;
+    public ProviderOptions Options => options;
+    public string BackendName => backendName;
+    public TimeProvider Time => time;
+    public bool Draining { get; private set; }
+
+    /// <summary>Canceled when running jobs must stop (after the grace period of a shutdown).</summary>
+    public CancellationToken Stopping => _stopping.Token;
+
+    public void Drain() => Draining = true;
+
+    public Task AbortJobsAsync() => _stopping.CancelAsync();
+
+    public void Dispose() => _stopping.Dispose();
+}

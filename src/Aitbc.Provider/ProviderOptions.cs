@@ -1,0 +1,70 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Aitbc.Provider;
+
+/// <summary>The provider daemon's settings: section <c>Provider</c>, environment <c>AITBC_PROVIDER__…</c>, or flags.</summary>
+public sealed class ProviderOptions
+{
+    public const string Section = "Provider";
+
+    [Required]
+    public string Host { get; set; } = "127.0.0.1";
+
+    [Range(0, 65535)]
+    public int Port { get; set; } = 8008;
+
+    [Required]
+    public string Coordinator { get; set; } = "http://127.0.0.1:8000";
+
+    [Required]
+    public string Node { get; set; } = "http://127.0.0.1:8006";
+
+    /// <summary>ollama (default), openai (any OpenAI-compatible server) or dev-echo (the built-in development model).</summary>
+    [Required]
+    [RegularExpression("^(ollama|openai|dev-echo)$")]
+    public string Backend { get; set; } = "ollama";
+
+    public string BackendUrl { get; set; } = "http://127.0.0.1:11434";
+
+    public string? BackendApiKey { get; set; }
+
+    /// <summary>The keystore holding the provider's key, its wallet name, and a file with its password.</summary>
+    public string Keystore { get; set; } = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".aitbc", "wallet", "keystore.db");
+
+    public string Wallet { get; set; } = "provider";
+
+    public string? PasswordFile { get; set; }
+
+    /// <summary>Price per million input and output tokens, in base units, for every model served.</summary>
+    [Range(0, long.MaxValue)]
+    public long PriceIn { get; set; } = 100_000_000;
+
+    [Range(0, long.MaxValue)]
+    public long PriceOut { get; set; } = 300_000_000;
+
+    [Range(1, 1024)]
+    public int Concurrency { get; set; } = 2;
+
+    public string Region { get; set; } = "local";
+
+    public string Gpu { get; set; } = "unknown";
+
+    /// <summary>The longest a job may run.</summary>
+    [Range(1, 86_400)]
+    public int JobTimeoutSeconds { get; set; } = 300;
+
+    /// <summary>Time kept in hand before an escrow's expiry, to settle it: a job whose escrow leaves less than this plus a minute of work is refused.</summary>
+    [Range(1, 3_600)]
+    public int SettleMarginSeconds { get; set; } = 30;
+
+    [Range(1, 3_600)]
+    public int HeartbeatSeconds { get; set; } = 5;
+
+    /// <summary>On shutdown, how long running jobs have to finish before they are stopped and refunded.</summary>
+    [Range(0, 3_600)]
+    public int GraceSeconds { get; set; } = 30;
+
+    /// <summary>The least work time an escrow must leave after the settle margin.</summary>
+    [Range(1, 3_600)]
+    public int MinRunSeconds { get; set; } = 10;
+}

@@ -1,0 +1,144 @@
+using Aitbc.Core;
+using Aitbc.Node.Client;
+using Aitbc.Provider.Api;
+using Aitbc.Provider.Inference;
+using Aitbc.Provider.Jobs;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Aitbc.Provider;
+
+/// <summary>
+/// The provider daemon as a library (the executable, tests and benchmarks start this same object):
+/// lists the backend's models, registers them at the coordinator, heartbeats, keeps the dispatch
+/// connection, runs paid jobs, and serves its own API. Disposing it shuts down gracefully: no new
+/// work, running jobs get the grace period, what cannot finish is refunded.
+/// </summary>
+public sealed class ProviderServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ProviderContext _ctx;
+    private readonly CancellationTokenSource _stop;
+    private readonly Task[] _loops;
+    private readonly IDisposable[] _owned;
+
+    private ProviderServer(WebApplication app, ProviderContext ctx, CancellationTokenSource stop, Task[] loops, IDisposable[] owned)
+    {
+        _app = app;
+        _ctx = ctx;
+        _stop = stop;
+        _loops = loops;
+        _owned = owned;
+    }
+
+    public Uri Uri => new(_app.Urls.First());
+
+    public Address Address => _ctx.Runner.Address;
+
+    public bool ConnectedToCoordinator => _ctx.Link.Connected;
+
+    public static IInferenceBackend CreateBackend(ProviderOptions options) => options.Backend switch
+    {
+        "dev-echo" => new DevEchoBackend(),
+        "openai" => new OpenAiCompatibleBackend(new HttpClient { BaseAddress = new Uri(options.BackendUrl), Timeout = Timeout.InfiniteTimeSpan }, options.BackendApiKey),
+        _ => new OllamaBackend(new HttpClient { BaseAddress = new Uri(options.BackendUrl), Timeout = Timeout.InfiniteTimeSpan }),
+    };
+
+    /// <summary>Starts with the provider's key (which this object does not own) and a backend (which it does).</summary>
+    public static async Task<ProviderServer> StartAsync(ProviderOptions options, Ed25519Key key, IInferenceBackend backend, TimeProvider? time = null,
+        Action<ILoggingBuilder>? logging = null, CancellationToken ct = default)
+    {
+        var clock = time ?? TimeProvider.System;
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        if (logging is null)
+        {
+            builder.Logging.AddSimpleConsole(o => o.SingleLine = true).AddFilter("Microsoft", LogLevel.Warning);
+        }
+        else
+        {
+            logging(builder.Logging);
+        }
+        builder.WebHost.UseKestrel(k => k.AddServerHeader = false);
+        builder.WebHost.UseUrls($"http://{(options.Host.Contains(':', StringComparison.Ordinal) ? $"[{options.Host}]" : options.Host)}:{options.Port}");
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+        builder.Services.AddHealthChecks();
+        var nodeHttp = new HttpClient { BaseAddress = new Uri(options.Node), Timeout = TimeSpan.FromSeconds(60) };
+        var coordinatorHttp = new HttpClient(new SigningHandler(key, clock)) { BaseAddress = new Uri(options.Coordinator), Timeout = TimeSpan.FromSeconds(60) };
+        var node = new NodeClient(nodeHttp);
+        var nonces = new NonceSequencer(node, key.Address);
+        var loggers = LoggerFactory.Create(l =>
+        {
+            if (logging is null)
+            {
+                l.AddSimpleConsole(o => o.SingleLine = true);
+            }
+            else
+            {
+                logging(l);
+            }
+        });
+        var runner = new JobRunner(backend, node, nonces, key, options, clock, loggers.CreateLogger<JobRunner>());
+        var link = new CoordinatorLink(runner, coordinatorHttp, key, options, clock, loggers.CreateLogger<CoordinatorLink>());
+        var ctx = new ProviderContext(runner, link, options, backend.Name, clock);
+        IDisposable[] owned = [ctx, link, runner, nonces, backend, nodeHttp, coordinatorHttp, loggers];
+        builder.Services.AddSingleton(ctx);
+        var app = builder.Build();
+        try
+        {
+            await runner.RefreshAsync(ct);
+            await link.RegisterAsync(ct);
+        }
+        catch
+        {
+            foreach (var d in owned)
+            {
+                d.Dispose();
+            }
+            await app.DisposeAsync();
+            throw;
+        }
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapHealthChecks("/health/live");
+        app.MapHealthChecks("/health/ready");
+        app.MapOpenApi();
+        app.MapGroup("/v1").MapProviderApi();
+        await app.StartAsync(ct);
+        var stop = new CancellationTokenSource();
+        Task[] loops = [link.HeartbeatAsync(stop.Token), link.ConnectAsync(stop.Token, ctx.Stopping)];
+        return new ProviderServer(app, ctx, stop, loops, owned);
+    }
+
+    /// <summary>Graceful shutdown: stop taking work, let running jobs finish within the grace period, stop and refund the rest.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _ctx.Drain();
+        await _stop.CancelAsync();
+        foreach (var loop in _loops)
+        {
+            try
+            {
+                await loop;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+        if (!await _ctx.Runner.DrainAsync(TimeSpan.FromSeconds(_ctx.Options.GraceSeconds)))
+        {
+            await _ctx.AbortJobsAsync();
+            await _ctx.Runner.DrainAsync(TimeSpan.FromSeconds(30));
+        }
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        foreach (var d in _owned)
+        {
+            d.Dispose();
+        }
+        _stop.Dispose();
+    }
+}
