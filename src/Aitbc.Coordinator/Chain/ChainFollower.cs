@@ -42,7 +42,7 @@ internal sealed partial class ChainFollower(
                 await CatchUpAsync(ct);
                 await ListenAsync(ws, ct);
             }
-            catch (Exception e) when (e is WebSocketException or HttpRequestException or NodeException || (e is OperationCanceledException && !ct.IsCancellationRequested))
+            catch (Exception e) when (e is WebSocketException or HttpRequestException or NodeException or JsonException || (e is OperationCanceledException && !ct.IsCancellationRequested))
             {
                 LogDisconnected(log, options.Node, e.Message);
             }
@@ -74,10 +74,16 @@ internal sealed partial class ChainFollower(
                 return;
             }
             using var doc = JsonDocument.Parse(buffer.AsMemory(0, count));
-            if (doc.RootElement.TryGetProperty("channel", out var channel) && channel.GetString() == "escrows")
+            // Escrow events carry "escrow"; the acknowledgement of the subscription does not.
+            if (doc.RootElement.TryGetProperty("channel", out var channel) && channel.GetString() == "escrows" &&
+                doc.RootElement.TryGetProperty("escrow", out var escrowJson) &&
+                escrowJson.Deserialize<EscrowInfo>(NodeClient.Json) is { } escrow)
             {
-                var escrow = doc.RootElement.GetProperty("escrow").Deserialize<EscrowInfo>(NodeClient.Json)!;
                 await OnEscrowAsync(escrow, ct);
+            }
+            else if (doc.RootElement.TryGetProperty("type", out var type) && type.GetString() == "error")
+            {
+                throw new WebSocketException($"the node refused the subscription: {doc.RootElement}");
             }
         }
     }

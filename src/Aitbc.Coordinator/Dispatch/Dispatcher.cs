@@ -70,7 +70,7 @@ internal sealed class Dispatcher(IServiceScopeFactory scopes, ProviderConnection
         {
             var db = scope.ServiceProvider.GetRequiredService<CoordinatorDb>();
             waiting = [.. (await db.Jobs.AsNoTracking().Where(j => j.State == JobStates.Funded && providers.Contains(j.Provider))
-                .Select(j => new { j.Id, j.Provider }).Take(1000).ToListAsync(ct)).Select(j => (j.Id, j.Provider))];
+                .OrderBy(j => j.FundedAt).Select(j => new { j.Id, j.Provider }).Take(1000).ToListAsync(ct)).Select(j => (j.Id, j.Provider))];
         }
         await DispatchAsync(waiting, ct);
     }

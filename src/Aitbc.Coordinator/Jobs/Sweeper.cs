@@ -53,7 +53,7 @@ internal sealed class Sweeper(IServiceScopeFactory scopes, Dispatcher dispatcher
 
     private async Task FailAsync(CoordinatorDb db, IQueryable<JobEntity> which, string state, string code, string reason, CancellationToken ct)
     {
-        var ids = await which.Select(j => j.Id).Take(1000).ToListAsync(ct);
+        var ids = await which.OrderBy(j => j.CreatedAt).Select(j => j.Id).Take(1000).ToListAsync(ct);
         if (ids.Count == 0)
         {
             return;
