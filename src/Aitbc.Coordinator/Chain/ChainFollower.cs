@@ -42,7 +42,8 @@ internal sealed partial class ChainFollower(
                 await CatchUpAsync(ct);
                 await ListenAsync(ws, ct);
             }
-            catch (Exception e) when (e is WebSocketException or HttpRequestException or NodeException or JsonException || (e is OperationCanceledException && !ct.IsCancellationRequested))
+            catch (Exception e) when (e is WebSocketException or HttpRequestException or NodeException or JsonException or System.Data.Common.DbException or DbUpdateException
+                || (e is OperationCanceledException && !ct.IsCancellationRequested))
             {
                 LogDisconnected(log, options.Node, e.Message);
             }

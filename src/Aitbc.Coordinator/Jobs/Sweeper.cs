@@ -4,6 +4,7 @@ using Aitbc.Coordinator.Providers;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Aitbc.Coordinator.Jobs;
 
@@ -13,8 +14,8 @@ namespace Aitbc.Coordinator.Jobs;
 /// escrow's expiry, and dispatches funded jobs whose provider is connected here. Every change is a
 /// conditional update, so instances sharing a database never fight over a job.
 /// </summary>
-internal sealed class Sweeper(IServiceScopeFactory scopes, Dispatcher dispatcher, ProviderConnections connections, JobEvents events,
-    MarketClock clock, CoordinatorOptions options) : BackgroundService
+internal sealed partial class Sweeper(IServiceScopeFactory scopes, Dispatcher dispatcher, ProviderConnections connections, JobEvents events,
+    MarketClock clock, CoordinatorOptions options, ILogger<Sweeper> log) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(500);
 
@@ -23,7 +24,15 @@ internal sealed class Sweeper(IServiceScopeFactory scopes, Dispatcher dispatcher
         using var timer = new PeriodicTimer(Interval, clock.Time);
         while (await timer.WaitForNextTickAsync(ct))
         {
-            await SweepAsync(ct);
+            try
+            {
+                await SweepAsync(ct);
+            }
+            catch (Exception e) when (e is System.Data.Common.DbException or DbUpdateException or InvalidOperationException && !ct.IsCancellationRequested)
+            {
+                // A busy or unreachable database: the next sweep tries again; nothing was half done (each change is one update).
+                LogSweepFailed(log, e.Message);
+            }
         }
     }
 
@@ -69,4 +78,7 @@ internal sealed class Sweeper(IServiceScopeFactory scopes, Dispatcher dispatcher
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sweep failed, retrying: {Reason}")]
+    private static partial void LogSweepFailed(ILogger log, string reason);
 }
