@@ -124,11 +124,12 @@ internal sealed partial class BlockProducer : IAsyncDisposable
         var started = Stopwatch.GetTimestamp();
         var built = _chain.Build(candidates, now, _key);
         var committed = _chain.Commit(built);
+        // Out of the pool first: whoever hears of a refusal must find its nonce free again.
+        _pool.Remove(built.Block.Transactions.Concat(built.Rejected.Select(r => r.Tx)));
         foreach (var (tx, reason) in built.Rejected)
         {
             _tracker.Rejected(tx, committed.Block.Height, reason);
         }
-        _pool.Remove(built.Block.Transactions.Concat(built.Rejected.Select(r => r.Tx)));
         BlocksProduced++;
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         CommitSecondsTotal += seconds;

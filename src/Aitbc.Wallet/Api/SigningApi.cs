@@ -59,8 +59,9 @@ internal static class SigningApi
         }
         try
         {
-            var record = ctx.Keystore.Get(name);
-            var nonce = env.Nonce ?? (record is null ? 0 : (await ctx.Node.AccountAsync(record.Address, ct)).NextNonce);
+            // The keystore and the node are asked only for what the request leaves out: a signer that gives
+            // nonce and fee costs no database read and no round trip per signature.
+            var nonce = env.Nonce ?? (ctx.Keystore.Get(name) is { } record ? (await ctx.Node.AccountAsync(record.Address, ct)).NextNonce : 0);
             var fee = env.Fee ?? (await ctx.Node.StatusAsync(ct)).MinFee;
             var (tx, signError) = await ctx.Signer.SignAsync(name, txBody, nonce, fee);
             return tx is null ? WalletErrors.Of(signError!) : Results.Bytes(tx.ToJsonBytes(), "application/json");
@@ -142,7 +143,8 @@ internal static class SigningApi
 
     private static (Envelope?, IResult?) ReadEnvelope(JsonElement root, string[]? allowed)
     {
-        if (allowed is not null && root.EnumerateObject().FirstOrDefault(p => !allowed.Contains(p.Name)) is { Name: { } unknown } && unknown.Length > 0)
+        // Names, not JsonProperty: a default JsonProperty (none found) throws when its Name is read.
+        if (allowed is not null && root.EnumerateObject().Select(p => p.Name).FirstOrDefault(n => !allowed.Contains(n)) is { } unknown)
         {
             return (null, WalletErrors.Of("invalid_transaction", $"unknown field '{unknown}'"));
         }

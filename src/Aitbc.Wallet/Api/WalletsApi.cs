@@ -93,6 +93,11 @@ internal static class WalletsApi
         {
             return bad!;
         }
+        if (req.File.ValueKind != JsonValueKind.Object)
+        {
+            // Also when "file" is missing: an undefined JsonElement cannot be serialized (that was a 500).
+            return WalletErrors.Of("invalid_export", "give the export file's JSON object as \"file\"");
+        }
         var (wallet, error) = ctx.Keystore.ImportFile(JsonSerializer.SerializeToUtf8Bytes(req.File), req.Password ?? "", req.Name);
         return wallet is null ? WalletErrors.Of(error!) : TypedResults.Created($"/v1/wallets/{wallet.Name}", Dto(ctx, wallet));
     }
@@ -120,9 +125,13 @@ internal static class WalletsApi
         {
             return bad!;
         }
-        ctx.Signer.Lock(name);
         var error = ctx.Keystore.Rename(name, req.NewName ?? "");
-        return error is null ? TypedResults.Ok(Dto(ctx, ctx.Keystore.Get(req.NewName!)!)) : WalletErrors.Of(error);
+        if (error is not null)
+        {
+            return WalletErrors.Of(error); // a refused rename leaves the wallet as it was, unlocked or not
+        }
+        ctx.Signer.Lock(name); // the unlock was held under the old name
+        return TypedResults.Ok(Dto(ctx, ctx.Keystore.Get(req.NewName!)!));
     }
 
     private static IResult Export(WalletContext ctx, string name) =>
