@@ -86,8 +86,10 @@ public sealed class CoordinatorServer : IAsyncDisposable
             o.OnRejected = (context, token) => new ValueTask(Problems.Of(MarketErrors.RateLimited).ExecuteAsync(context.HttpContext));
             // Per signing address (or per client IP for unsigned reads): a token bucket.
             o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
+                // The claimed address is not verified yet here, so it is paired with the peer's IP: a stranger
+                // claiming someone's address spends a bucket of its own, not theirs.
                 RateLimitPartition.GetTokenBucketLimiter(
-                    http.Request.Headers[HttpSignature.AddressHeader].FirstOrDefault() ?? http.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                    $"{http.Request.Headers[HttpSignature.AddressHeader].FirstOrDefault()}|{http.Connection.RemoteIpAddress}",
                     _ => new TokenBucketRateLimiterOptions
                     {
                         TokenLimit = options.RateLimitPerSecond * 2,

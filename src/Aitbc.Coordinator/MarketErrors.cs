@@ -7,6 +7,7 @@ internal static class MarketErrors
 {
     public static readonly ApiError InvalidOffer = new("invalid_offer", 400, "The provider's registration is not valid.");
     public static readonly ApiError InvalidAddress = new("invalid_address", 400, "The address is not valid.");
+    public static readonly ApiError Suspended = new("suspended", 403, "The provider was taken off the market by the operator.");
     public static readonly ApiError UnknownProvider = new("unknown_provider", 404, "The provider is not registered.");
     public static readonly ApiError InvalidJob = new("invalid_job", 400, "The job request is not valid.");
     public static readonly ApiError NoProvider = new("no_provider", 409, "No provider can serve this request now.");

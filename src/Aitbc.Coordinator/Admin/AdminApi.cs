@@ -27,7 +27,9 @@ internal static class AdminApi
                 : await next(context);
         });
         admin.MapGet("/jobs", Jobs).WithName("AdminJobs").WithSummary("Jobs by state (?state=&limit=).");
-        admin.MapPost("/providers/{address}/offline", Offline).WithName("AdminProviderOffline").WithSummary("Take a provider off the market now.");
+        admin.MapPost("/providers/{address}/suspend", Suspend).WithName("AdminSuspendProvider")
+            .WithSummary("Take a provider off the market until resumed (its heartbeats and registrations are refused).");
+        admin.MapPost("/providers/{address}/resume", Resume).WithName("AdminResumeProvider").WithSummary("Let a suspended provider register again.");
         return v1;
     }
 
@@ -47,8 +49,14 @@ internal static class AdminApi
         return TypedResults.Ok(jobs.Select(JobsApi.JobDto.From).ToList());
     }
 
-    private static async Task<IResult> Offline(string address, CoordinatorDb db, CancellationToken ct) =>
-        await db.Providers.Where(p => p.Address == address).ExecuteUpdateAsync(s => s.SetProperty(p => p.Status, ProviderStatuses.Offline), ct) == 1
+    private static async Task<IResult> Suspend(string address, CoordinatorDb db, CancellationToken ct) =>
+        await db.Providers.Where(p => p.Address == address).ExecuteUpdateAsync(s => s.SetProperty(p => p.Status, ProviderStatuses.Suspended), ct) == 1
             ? TypedResults.NoContent()
             : Problems.Of(MarketErrors.UnknownProvider, $"{address} is not registered");
+
+    private static async Task<IResult> Resume(string address, CoordinatorDb db, CancellationToken ct) =>
+        await db.Providers.Where(p => p.Address == address && p.Status == ProviderStatuses.Suspended)
+            .ExecuteUpdateAsync(s => s.SetProperty(p => p.Status, ProviderStatuses.Offline), ct) == 1
+            ? TypedResults.NoContent()
+            : Problems.Of(MarketErrors.UnknownProvider, $"{address} is not a suspended provider");
 }

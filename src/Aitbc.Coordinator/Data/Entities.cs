@@ -83,4 +83,6 @@ public static class ProviderStatuses
     public const string Online = "online";
     public const string Offline = "offline";
     public const string Deregistered = "deregistered";
+    /// <summary>Taken off the market by an operator; heartbeats do not bring it back.</summary>
+    public const string Suspended = "suspended";
 }

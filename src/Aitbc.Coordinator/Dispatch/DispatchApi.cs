@@ -145,6 +145,11 @@ internal static class DispatchApi
                 }
                 break;
             case "token" when text is not null:
+                // Only the job's own provider streams into it, and only while it runs.
+                if (!await db.Jobs.AnyAsync(j => j.Id == jobId && j.Provider == provider && j.State == JobStates.Running, ct))
+                {
+                    break;
+                }
                 streaming.Add(jobId);
                 await db.Jobs.Where(j => j.Id == jobId && j.Provider == provider && j.State == JobStates.Running && j.FirstTokenAt == null)
                     .ExecuteUpdateAsync(s => s.SetProperty(j => j.FirstTokenAt, now), ct);

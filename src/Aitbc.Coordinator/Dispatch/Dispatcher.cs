@@ -48,13 +48,14 @@ internal sealed class Dispatcher(IServiceScopeFactory scopes, ProviderConnection
             using var input = JsonDocument.Parse(job.Input);
             var offer = new JobOffer(job.Id, Address.Parse(job.Client), job.Model, job.ModelDigest, input.RootElement.Clone(), job.MaxTokens, job.InputTokenBound,
                 new Amount((ulong)job.PriceIn), new Amount((ulong)job.PriceOut), new Amount((ulong)job.Amount), job.ExpiresAt, acceptBy);
+            // Published before the provider can see the job, so listeners get "dispatched" before its "running".
+            events.State(jobId, JobStates.Dispatched);
             if (!connection.Outbox.Writer.TryWrite(JsonSerializer.SerializeToUtf8Bytes(new { type = "job", job = offer }, Json)))
             {
                 // The connection closed or is full: the accept deadline will fail the job with a reason the client can act on.
                 continue;
             }
             Interlocked.Increment(ref Dispatched);
-            events.State(jobId, JobStates.Dispatched);
         }
     }
 

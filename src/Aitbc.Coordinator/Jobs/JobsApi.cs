@@ -195,7 +195,8 @@ internal static class JobsApi
         {
             return Problems.Of(MarketErrors.NotYourJob, "only the job's assigned provider may post its result");
         }
-        if (job.State != JobStates.Running)
+        // Dispatched too: the accept travels on the dispatch connection and may be handled after this result, which implies it.
+        if (job.State is not (JobStates.Running or JobStates.Dispatched))
         {
             return Problems.Of(MarketErrors.WrongState, $"job '{id}' is {job.State}, not running");
         }
@@ -232,8 +233,8 @@ internal static class JobsApi
         var now = clock.NowMs;
         var receiptJson = Encoding.UTF8.GetString(receipt.ToJsonBytes());
         var receiptHash = receipt.Hash.ToString();
-        var done = await db.Jobs.Where(j => j.Id == id && j.State == JobStates.Running)
-            .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Completed).SetProperty(j => j.FinishedAt, now)
+        var done = await db.Jobs.Where(j => j.Id == id && (j.State == JobStates.Running || j.State == JobStates.Dispatched))
+            .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Completed).SetProperty(j => j.FinishedAt, now).SetProperty(j => j.AcceptedAt, j => j.AcceptedAt ?? now)
                 .SetProperty(j => j.Output, output).SetProperty(j => j.Receipt, receiptJson).SetProperty(j => j.ReceiptHash, receiptHash)
                 .SetProperty(j => j.TokensIn, receipt.TokensIn).SetProperty(j => j.TokensOut, receipt.TokensOut)
                 .SetProperty(j => j.FirstTokenAt, j => j.FirstTokenAt ?? now), http.RequestAborted);

@@ -78,6 +78,10 @@ internal static class ProvidersApi
         provider.Gpu = (req.Gpu ?? "").Trim()[..Math.Min((req.Gpu ?? "").Trim().Length, 128)];
         provider.Concurrency = req.Concurrency;
         provider.LastHeartbeat = now;
+        if (provider.Status == ProviderStatuses.Suspended)
+        {
+            return Problems.Of(MarketErrors.Suspended, $"{address} was taken off the market by the operator");
+        }
         provider.Status = ProviderStatuses.Online;
         db.Offers.RemoveRange(provider.Offers);
         provider.Offers = [.. models.Select(m => new OfferEntity
@@ -97,6 +101,11 @@ internal static class ProvidersApi
     {
         var address = SignedRequests.Of(http).Signer.ToString();
         var now = clock.NowMs;
+        var suspended = await db.Providers.AnyAsync(p => p.Address == address && p.Status == ProviderStatuses.Suspended, http.RequestAborted);
+        if (suspended)
+        {
+            return Problems.Of(MarketErrors.Suspended, $"{address} was taken off the market by the operator");
+        }
         var updated = await db.Providers.Where(p => p.Address == address && p.Status != ProviderStatuses.Deregistered)
             .ExecuteUpdateAsync(s => s.SetProperty(p => p.LastHeartbeat, now).SetProperty(p => p.Status, ProviderStatuses.Online), http.RequestAborted);
         if (updated == 0)
