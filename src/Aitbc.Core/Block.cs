@@ -70,20 +70,29 @@ public sealed record Block(BlockHeader Header, byte[] Signature, IReadOnlyList<T
 
     public bool VerifySignature() => Ed25519Key.Verify(Header.Proposer, Header.SigningBytes(), Signature);
 
-    public void WriteJson(CanonicalJsonWriter w, bool includeTransactions = true)
+    public void WriteJson(CanonicalJsonWriter w, bool includeTransactions = true) => WriteJson(w, includeTransactions, null);
+
+    private void WriteJson(CanonicalJsonWriter w, bool includeTransactions, IReadOnlyList<byte[]>? transactionsJson)
     {
         w.StartObject();
         w.Property("hash", Hash.ToString());
         w.Name("header");
         Header.WriteJson(w);
         w.Property("signature", Hex.Encode(Signature));
-        if (includeTransactions)
+        if (includeTransactions || transactionsJson is not null)
         {
             w.Name("txs");
             w.StartArray();
-            foreach (var tx in Transactions)
+            for (var i = 0; i < Transactions.Count; i++)
             {
-                tx.WriteJson(w);
+                if (transactionsJson is null)
+                {
+                    Transactions[i].WriteJson(w);
+                }
+                else
+                {
+                    w.Raw(transactionsJson[i]);
+                }
             }
             w.EndArray();
         }
@@ -94,6 +103,18 @@ public sealed record Block(BlockHeader Header, byte[] Signature, IReadOnlyList<T
     {
         var w = new CanonicalJsonWriter(512 + (Transactions.Count * 480));
         WriteJson(w);
+        return w.ToArray();
+    }
+
+    /// <summary>The block's JSON from its transactions' JSON already written (each transaction is serialised once).</summary>
+    public byte[] ToJsonBytes(IReadOnlyList<byte[]> transactionsJson)
+    {
+        if (transactionsJson.Count != Transactions.Count)
+        {
+            throw new ArgumentException("One JSON per transaction.", nameof(transactionsJson));
+        }
+        var w = new CanonicalJsonWriter(512 + transactionsJson.Sum(t => t.Length + 1));
+        WriteJson(w, includeTransactions: false, transactionsJson);
         return w.ToArray();
     }
 

@@ -111,6 +111,11 @@ public sealed class Transaction
         Id = Hash256.Compute(signingBytes);
     }
 
+    // The signing bytes a parse computed for the id, kept until the first signature check (admission
+    // checks right after parsing) so that they are not built twice; then let go, so that pending
+    // transactions do not hold them.
+    private byte[]? _unverifiedSigningBytes;
+
     public string ChainId { get; }
     public Address From { get; }
     public long Nonce { get; }
@@ -132,7 +137,8 @@ public sealed class Transaction
     public static Hash256 ComputeId(string chainId, Address from, long nonce, Amount fee, TxBody body) =>
         Hash256.Compute(SigningBytes(chainId, from, nonce, fee, body));
 
-    public bool VerifySignature() => Ed25519Key.Verify(From, SigningBytes(), Signature);
+    public bool VerifySignature() =>
+        Ed25519Key.Verify(From, Interlocked.Exchange(ref _unverifiedSigningBytes, null) ?? SigningBytes(), Signature);
 
     private static byte[] SigningBytes(string chainId, Address from, long nonce, Amount fee, TxBody body)
     {
@@ -232,7 +238,7 @@ public sealed class Transaction
             return false;
         }
         var bytes = SigningBytes(chainId, from, nonce, fee, body);
-        tx = new Transaction(chainId, from, nonce, fee, body, signature, bytes);
+        tx = new Transaction(chainId, from, nonce, fee, body, signature, bytes) { _unverifiedSigningBytes = bytes };
         error = null;
         return true;
     }

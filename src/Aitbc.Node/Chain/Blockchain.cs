@@ -60,7 +60,7 @@ internal sealed class Blockchain : IDisposable
             var header = new BlockHeader(genesis.ChainId, 0, genesisHash, genesis.GenesisTime, genesis.Validators[0].Address,
                 Merkle.Root([]), lattice.Root(), 0);
             var block0 = new Block(header, new byte[Ed25519Key.SignatureSize], []);
-            store.Commit(block0, block0.ToJsonBytes(), changes, lattice, genesisHash, []);
+            store.Commit(block0, block0.ToJsonBytes(), [], changes, lattice, genesisHash, []);
             state.Apply(changes, lattice);
             return new Blockchain(store, genesis, genesisHash, state, block0);
         }
@@ -208,8 +208,9 @@ internal sealed class Blockchain : IDisposable
                 history.Add((a, i));
             }
         }
-        var json = block.ToJsonBytes();
-        _store.Commit(block, json, built.Changes, built.Lattice, GenesisHash, history);
+        var txJson = block.Transactions.Select(t => t.ToJsonBytes()).ToArray();
+        var json = block.ToJsonBytes(txJson);
+        _store.Commit(block, json, txJson, built.Changes, built.Lattice, GenesisHash, history);
         State.Apply(built.Changes, built.Lattice);
         _head = block;
         var committed = new CommittedBlock(block, json, [.. built.Changes.ChangedEscrows], parties);

@@ -24,15 +24,49 @@ internal sealed class LatticeHash
 
     public LatticeHash Clone() => new((ushort[])_lanes.Clone());
 
-    public void Add(ReadOnlySpan<byte> element) => Mix(element, subtract: false);
+    public void Add(ReadOnlySpan<byte> element) => Mix(_lanes, element, subtract: false);
 
-    public void Remove(ReadOnlySpan<byte> element) => Mix(element, subtract: true);
+    public void Remove(ReadOnlySpan<byte> element) => Mix(_lanes, element, subtract: true);
 
-    private void Mix(ReadOnlySpan<byte> element, bool subtract)
+    /// <summary>
+    /// Adds and removes many elements, spread over the cores (a block touches thousands of accounts,
+    /// two expansions each). Lane sums commute, so the result does not depend on the order.
+    /// </summary>
+    public void Update(IReadOnlyList<byte[]> added, IReadOnlyList<byte[]> removed)
+    {
+        var count = added.Count + removed.Count;
+        if (count < 256)
+        {
+            foreach (var e in added)
+            {
+                Add(e);
+            }
+            foreach (var e in removed)
+            {
+                Remove(e);
+            }
+            return;
+        }
+        var gate = new Lock();
+        Parallel.For(0, count, () => new ushort[Size / 2],
+            (i, _, partial) =>
+            {
+                Mix(partial, i < added.Count ? added[i] : removed[i - added.Count], subtract: i >= added.Count);
+                return partial;
+            },
+            partial =>
+            {
+                lock (gate)
+                {
+                    Sum(_lanes, partial);
+                }
+            });
+    }
+
+    private static void Mix(Span<ushort> lanes, ReadOnlySpan<byte> element, bool subtract)
     {
         Span<ushort> expansion = stackalloc ushort[Size / 2];
         Shake256.HashData(element, MemoryMarshal.AsBytes(expansion));
-        var lanes = _lanes.AsSpan();
         var width = Vector<ushort>.Count;
         var i = 0;
         for (; i + width <= lanes.Length; i += width)
@@ -44,6 +78,20 @@ internal sealed class LatticeHash
         for (; i < lanes.Length; i++)
         {
             lanes[i] = (ushort)(subtract ? lanes[i] - expansion[i] : lanes[i] + expansion[i]);
+        }
+    }
+
+    private static void Sum(Span<ushort> lanes, ReadOnlySpan<ushort> other)
+    {
+        var width = Vector<ushort>.Count;
+        var i = 0;
+        for (; i + width <= lanes.Length; i += width)
+        {
+            (new Vector<ushort>(lanes[i..]) + new Vector<ushort>(other[i..])).CopyTo(lanes[i..]);
+        }
+        for (; i < lanes.Length; i++)
+        {
+            lanes[i] = (ushort)(lanes[i] + other[i]);
         }
     }
 

@@ -78,7 +78,8 @@ internal sealed class BlockState(WorldState committed)
     /// <summary>The lattice after this block: each touched element's old leaf out, its new leaf in.</summary>
     public LatticeHash NextLattice()
     {
-        var lattice = committed.Lattice.Clone();
+        var added = new List<byte[]>(_accounts.Count + _escrows.Count);
+        var removed = new List<byte[]>(_accounts.Count + _escrows.Count);
         foreach (var (address, account) in _accounts)
         {
             var before = committed.Account(address);
@@ -88,11 +89,11 @@ internal sealed class BlockState(WorldState committed)
             }
             if (!before.IsEmpty)
             {
-                lattice.Remove(before.LeafBytes(address));
+                removed.Add(before.LeafBytes(address));
             }
             if (!account.IsEmpty)
             {
-                lattice.Add(account.LeafBytes(address));
+                added.Add(account.LeafBytes(address));
             }
         }
         foreach (var escrow in _escrows.Values)
@@ -100,10 +101,12 @@ internal sealed class BlockState(WorldState committed)
             var before = committed.Escrow(escrow.JobId);
             if (before is not null)
             {
-                lattice.Remove(before.LeafBytes());
+                removed.Add(before.LeafBytes());
             }
-            lattice.Add(escrow.LeafBytes());
+            added.Add(escrow.LeafBytes());
         }
+        var lattice = committed.Lattice.Clone();
+        lattice.Update(added, removed);
         return lattice;
     }
 }

@@ -111,7 +111,7 @@ internal sealed class ChainStore(IKeyValueStore kv) : IDisposable
     }
 
     /// <summary>Writes a block with all its effects as one atomic, synced batch.</summary>
-    public void Commit(Block block, byte[] blockJson, BlockState changes, LatticeHash lattice, Hash256 genesisHash,
+    public void Commit(Block block, byte[] blockJson, IReadOnlyList<byte[]> txJson, BlockState changes, LatticeHash lattice, Hash256 genesisHash,
         IEnumerable<(Address Party, int Index)> history)
     {
         var batch = new List<KeyValuePair<byte[], byte[]?>>(8 + (block.Transactions.Count * 4));
@@ -120,7 +120,7 @@ internal sealed class ChainStore(IKeyValueStore kv) : IDisposable
         batch.Add(new(Key('H', block.Hash.ToArray()), height));
         for (var i = 0; i < block.Transactions.Count; i++)
         {
-            batch.Add(new(Key('T', block.Transactions[i].Id.ToArray()), [.. height, .. Be32(i), .. block.Transactions[i].ToJsonBytes()]));
+            batch.Add(new(Key('T', block.Transactions[i].Id.ToArray()), [.. height, .. Be32(i), .. txJson[i]]));
         }
         foreach (var (party, index) in history)
         {
