@@ -24,6 +24,11 @@ internal sealed partial class CoordinatorLink(JobRunner runner, HttpClient coord
 
     public long JobsReceived;
 
+    private int _handling;
+
+    /// <summary>Dispatched jobs being handled: checked, run, or with their result or failure still being reported.</summary>
+    public int Handling => Volatile.Read(ref _handling);
+
     public async Task RegisterAsync(CancellationToken ct)
     {
         var body = new
@@ -60,6 +65,11 @@ internal sealed partial class CoordinatorLink(JobRunner runner, HttpClient coord
             }
             catch (InvalidOperationException e)
             {
+                LogUnreachable(log, options.Coordinator, e.Message);
+            }
+            catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
+            {
+                // The request timed out: a slow coordinator must not end the heartbeats for good.
                 LogUnreachable(log, options.Coordinator, e.Message);
             }
         }
@@ -140,7 +150,18 @@ internal sealed partial class CoordinatorLink(JobRunner runner, HttpClient coord
             {
                 Interlocked.Increment(ref JobsReceived);
                 var job = doc.RootElement.GetProperty("job").Clone();
-                _ = Task.Run(() => HandleJobAsync(socket, job, jobs), CancellationToken.None);
+                Interlocked.Increment(ref _handling);
+                _ = Task.Run(async () =>
+                {
+                    try
+                    {
+                        await HandleJobAsync(socket, job, jobs);
+                    }
+                    finally
+                    {
+                        Interlocked.Decrement(ref _handling);
+                    }
+                }, CancellationToken.None);
             }
         }
         if (socket.State == WebSocketState.Open)
@@ -175,7 +196,12 @@ internal sealed partial class CoordinatorLink(JobRunner runner, HttpClient coord
                 await SendAsync(socket, new { type = "reject", jobId = id, reason = runner.Refuse(spec, refusal).Refusal });
                 return;
             }
-            await SendAsync(socket, new { type = "accept", jobId = id });
+            if (!await SendAsync(socket, new { type = "accept", jobId = id }))
+            {
+                // The coordinator cannot have heard the accept: work done now could be paid for but never delivered.
+                runner.Release(spec);
+                return;
+            }
             var outcome = await runner.RunAsync(spec, text => SendAsync(socket, new { type = "token", jobId = id, text }), jobs);
             if (outcome.Completed)
             {
@@ -209,16 +235,23 @@ internal sealed partial class CoordinatorLink(JobRunner runner, HttpClient coord
         return w.ToArray();
     }
 
-    private async Task SendAsync(ClientWebSocket socket, object message)
+    /// <summary>Sends a message if the connection is still open; false when it could not be sent.</summary>
+    private async Task<bool> SendAsync(ClientWebSocket socket, object message)
     {
         var bytes = JsonSerializer.SerializeToUtf8Bytes(message, Json);
         await _send.WaitAsync();
         try
         {
-            if (socket.State == WebSocketState.Open)
+            if (socket.State != WebSocketState.Open)
             {
-                await socket.SendAsync(bytes, WebSocketMessageType.Text, true, CancellationToken.None);
+                return false;
             }
+            await socket.SendAsync(bytes, WebSocketMessageType.Text, true, CancellationToken.None);
+            return true;
+        }
+        catch (Exception e) when (e is WebSocketException or ObjectDisposedException)
+        {
+            return false;
         }
         finally
         {

@@ -133,6 +133,11 @@ public sealed class ProviderServer : IAsyncDisposable
             await _ctx.AbortJobsAsync();
             await _ctx.Runner.DrainAsync(TimeSpan.FromSeconds(30));
         }
+        // A job's slot is free once it is settled or refunded; its result or failure must still reach the coordinator.
+        for (var waited = 0; _ctx.Link.Handling > 0 && waited < 30_000; waited += 50)
+        {
+            await Task.Delay(50);
+        }
         await _app.StopAsync();
         await _app.DisposeAsync();
         foreach (var d in _owned)

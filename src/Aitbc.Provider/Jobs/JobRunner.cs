@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using Aitbc.Core;
@@ -25,6 +26,8 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
     TimeProvider time, ILogger<JobRunner> log) : IDisposable
 {
     private readonly SemaphoreSlim _slots = new(options.Concurrency, options.Concurrency);
+    // Jobs checked and not yet done: one escrow pays for one run, however often the job is sent.
+    private readonly ConcurrentDictionary<string, byte> _claimed = new(StringComparer.Ordinal);
     private IReadOnlyDictionary<string, BackendModel> _models = new Dictionary<string, BackendModel>();
     private string _chainId = "";
     private Amount _fee;
@@ -50,8 +53,34 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
         return models;
     }
 
-    /// <summary>Why this job must not run, checked on the chain; null when it may.</summary>
+    /// <summary>
+    /// Why this job must not run, checked on the chain; null when it may, and then the job is claimed:
+    /// no second run of it starts until <see cref="RunAsync"/> (or <see cref="Release(JobSpec)"/>) is done with it.
+    /// </summary>
     public async Task<string?> CheckAsync(JobSpec job, string? expectedDigest, CancellationToken ct)
+    {
+        if (!_claimed.TryAdd(job.JobId, 0))
+        {
+            return $"job '{job.JobId}' is already running on this provider";
+        }
+        string? refusal;
+        try
+        {
+            refusal = await CheckEscrowAsync(job, expectedDigest, ct);
+        }
+        catch (Exception e) when (e is HttpRequestException or NodeException or OperationCanceledException or System.Text.Json.JsonException)
+        {
+            // No escrow verified, no work: a node that cannot be asked is a refusal like any other.
+            refusal = $"the escrow could not be checked on the chain: {e.Message}";
+        }
+        if (refusal is not null)
+        {
+            _claimed.TryRemove(job.JobId, out _);
+        }
+        return refusal;
+    }
+
+    private async Task<string?> CheckEscrowAsync(JobSpec job, string? expectedDigest, CancellationToken ct)
     {
         if (!_models.TryGetValue(job.Model, out var model))
         {
@@ -94,6 +123,13 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
 
     public void Release() => _slots.Release();
 
+    /// <summary>Gives back the slot and the claim of a checked job that will not be run after all.</summary>
+    public void Release(JobSpec claimed)
+    {
+        _claimed.TryRemove(claimed.JobId, out _);
+        _slots.Release();
+    }
+
     /// <summary>Runs a checked job in a reserved slot; <paramref name="onToken"/> sees the output as it streams.</summary>
     public async Task<JobOutcome> RunAsync(JobSpec job, Func<string, Task>? onToken, CancellationToken ct)
     {
@@ -109,7 +145,8 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
             {
                 (output, tokensIn, tokensOut) = await InferAsync(job, onToken, timeout.Token);
             }
-            catch (Exception e) when (e is BackendException or HttpRequestException or OperationCanceledException or InvalidOperationException or System.ClientModel.ClientResultException)
+            // IOException: the backend's connection dropped mid-stream (HttpIOException "the response ended prematurely").
+            catch (Exception e) when (e is BackendException or HttpRequestException or IOException or OperationCanceledException or InvalidOperationException or System.ClientModel.ClientResultException)
             {
                 var why = e is OperationCanceledException
                     ? ct.IsCancellationRequested ? "the provider is shutting down" : "the job ran past its time limit"
@@ -133,6 +170,7 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
         }
         finally
         {
+            _claimed.TryRemove(job.JobId, out _);
             _slots.Release();
         }
     }
