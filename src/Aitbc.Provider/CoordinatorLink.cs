@@ -120,9 +120,10 @@ internal sealed partial class CoordinatorLink(JobRunner runner, HttpClient coord
     {
         try
         {
+            await runner.RefreshAsync(ct); // the backend's models may have changed meanwhile
             await RegisterAsync(ct);
         }
-        catch (Exception e) when (e is HttpRequestException or InvalidOperationException)
+        catch (Exception e) when (e is HttpRequestException or InvalidOperationException or Inference.BackendException)
         {
             LogUnreachable(log, options.Coordinator, e.Message);
         }
@@ -145,8 +146,24 @@ internal sealed partial class CoordinatorLink(JobRunner runner, HttpClient coord
             {
                 return;
             }
-            using var doc = JsonDocument.Parse(buffer.AsMemory(0, count));
-            if (doc.RootElement.TryGetProperty("type", out var type) && type.GetString() == "job")
+            if (!r.EndOfMessage)
+            {
+                // Larger than any job: close, and the loop reconnects.
+                await socket.CloseAsync(WebSocketCloseStatus.MessageTooBig, "message too large", CancellationToken.None);
+                return;
+            }
+            JsonDocument doc;
+            try
+            {
+                doc = JsonDocument.Parse(buffer.AsMemory(0, count));
+            }
+            catch (JsonException e)
+            {
+                LogUnreachable(log, options.Coordinator, $"an unreadable dispatch message was ignored: {e.Message}");
+                continue;
+            }
+            using var owned = doc;
+            if (doc.RootElement.TryGetProperty("type", out var type) && type.GetString() == "job" && doc.RootElement.TryGetProperty("job", out _))
             {
                 Interlocked.Increment(ref JobsReceived);
                 var job = doc.RootElement.GetProperty("job").Clone();
@@ -187,6 +204,7 @@ internal sealed partial class CoordinatorLink(JobRunner runner, HttpClient coord
             if (!runner.TryReserve())
             {
                 await SendAsync(socket, new { type = "reject", jobId = id, reason = runner.Refuse(spec, "the provider is at full capacity").Refusal });
+                await runner.GiveBackAsync(id);
                 return;
             }
             var refusal = await runner.CheckAsync(spec, j.GetProperty("modelDigest").GetString(), jobs);
@@ -194,6 +212,7 @@ internal sealed partial class CoordinatorLink(JobRunner runner, HttpClient coord
             {
                 runner.Release();
                 await SendAsync(socket, new { type = "reject", jobId = id, reason = runner.Refuse(spec, refusal).Refusal });
+                await runner.GiveBackAsync(id);
                 return;
             }
             if (!await SendAsync(socket, new { type = "accept", jobId = id }))

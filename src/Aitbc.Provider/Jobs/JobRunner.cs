@@ -204,6 +204,28 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
         return (output.ToString(), tokensIn, Math.Min(tokensOut, job.MaxTokens));
     }
 
+    /// <summary>
+    /// A provider that cannot do a dispatched job gives its money back at once, when the escrow is locked
+    /// and payable to it (the refund's fee is its own; without funds for it the client refunds at expiry).
+    /// </summary>
+    public async Task<Hash256?> GiveBackAsync(string jobId)
+    {
+        try
+        {
+            if (await node.EscrowAsync(jobId, CancellationToken.None) is not { Status: "locked" } escrow || escrow.Provider != key.Address)
+            {
+                return null;
+            }
+            var (refund, submitted, _) = await nonces.SubmitNextAsync<string>(nonce =>
+                Task.FromResult<(Transaction?, string?)>((Transaction.Sign(key, _chainId, nonce, _fee, new EscrowRefundBody(jobId)), null)), CancellationToken.None);
+            return submitted!.Accepted ? refund!.Id : null;
+        }
+        catch (HttpRequestException)
+        {
+            return null; // The client can refund once the escrow expires.
+        }
+    }
+
     /// <summary>Gives the escrow back at once: the client is never charged for failed work.</summary>
     public async Task<JobOutcome> RefundAsync(JobSpec job, string failure)
     {
