@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Aitbc.Coordinator;
 using Aitbc.ServiceDefaults;
 
@@ -31,18 +30,7 @@ try
 {
     await using var server = await CoordinatorServer.StartAsync(options);
     Console.Error.WriteLine($"Coordinator {options.Instance} at {server.Uri} ({options.Database}), following {options.Node}; API page at {server.Uri}docs");
-    var stopped = new TaskCompletionSource();
-    using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
-    {
-        c.Cancel = true;
-        stopped.TrySetResult();
-    });
-    using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c =>
-    {
-        c.Cancel = true;
-        stopped.TrySetResult();
-    });
-    await stopped.Task;
+    await HostConfiguration.WaitForStopSignalAsync();
     return 0;
 }
 catch (Exception e) when (e is InvalidOperationException or IOException or System.Data.Common.DbException)

@@ -62,21 +62,7 @@ try
     await using var node = await NodeServer.StartAsync(options, genesis, validator, faucet);
     Console.Error.WriteLine($"Node {validator.Address} serving chain {node.ChainId} at {node.RpcUri} (height {node.Height}, data {dataDir})");
 
-    var stopped = new TaskCompletionSource();
-    using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
-    {
-        c.Cancel = true;
-        stopped.TrySetResult();
-    });
-    Console.CancelKeyPress += (_, e) =>
-    {
-        e.Cancel = true;
-        stopped.TrySetResult();
-    };
-    while (!stopped.Task.IsCompleted && node.Fault is null)
-    {
-        await Task.WhenAny(stopped.Task, Task.Delay(500));
-    }
+    await HostConfiguration.WaitForStopSignalAsync(WaitForFaultAsync(node));
     if (node.Fault is { } fault)
     {
         Console.Error.WriteLine($"aitbc-node: stopped: {fault.Message}");
@@ -90,4 +76,13 @@ catch (Exception e) when (e is FormatException or InvalidOperationException or N
 {
     Console.Error.WriteLine($"aitbc-node: {e.Message}");
     return 1;
+}
+
+// The consensus loop stopping by itself (storage failure) ends the process too.
+static async Task WaitForFaultAsync(NodeServer node)
+{
+    while (node.Fault is null)
+    {
+        await Task.Delay(500);
+    }
 }

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Aitbc.Provider;
 using Aitbc.ServiceDefaults;
 using Aitbc.Wallet.Keystore;
@@ -50,18 +49,7 @@ using (wallet)
     {
         await using var server = await ProviderServer.StartAsync(options, wallet.Key, ProviderServer.CreateBackend(options));
         Console.Error.WriteLine($"Provider {server.Address} serving {options.Backend} at {server.Uri}, registered at {options.Coordinator}");
-        var stopped = new TaskCompletionSource();
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
-        {
-            c.Cancel = true;
-            stopped.TrySetResult();
-        });
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c =>
-        {
-            c.Cancel = true;
-            stopped.TrySetResult();
-        });
-        await stopped.Task;
+        await HostConfiguration.WaitForStopSignalAsync();
         Console.Error.WriteLine($"Stopping: running jobs have {options.GraceSeconds} s to finish; the rest are refunded.");
         return 0;
     }

@@ -57,6 +57,20 @@ public static class HostConfiguration
         return (config, 0);
     }
 
+    /// <summary>Completes on SIGTERM or SIGINT (Ctrl+C), which it keeps from ending the process at once.</summary>
+    public static async Task WaitForStopSignalAsync(Task? orUntil = null)
+    {
+        var stopped = new TaskCompletionSource();
+        void Stop(System.Runtime.InteropServices.PosixSignalContext c)
+        {
+            c.Cancel = true;
+            stopped.TrySetResult();
+        }
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Stop);
+        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, Stop);
+        await (orUntil is null ? stopped.Task : Task.WhenAny(stopped.Task, orUntil));
+    }
+
     /// <summary>Binds a section; a value of the wrong type is reported, not thrown.</summary>
     public static T? Bind<T>(string program, IConfiguration config, string section)
         where T : new()

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Aitbc.ServiceDefaults;
 using Aitbc.Wallet;
 
@@ -26,18 +25,7 @@ try
 {
     await using var server = await WalletServer.StartAsync(options);
     Console.Error.WriteLine($"Wallet daemon at {server.Uri} (keystore {server.Keystore.Path}, token in {server.CookiePath})");
-    var stopped = new TaskCompletionSource();
-    using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
-    {
-        c.Cancel = true;
-        stopped.TrySetResult();
-    });
-    using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c =>
-    {
-        c.Cancel = true;
-        stopped.TrySetResult();
-    });
-    await stopped.Task;
+    await HostConfiguration.WaitForStopSignalAsync();
     Console.Error.WriteLine("Stopping.");
     return 0;
 }
