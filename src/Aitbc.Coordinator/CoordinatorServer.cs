@@ -65,7 +65,7 @@ public sealed class CoordinatorServer : IAsyncDisposable
         {
             var path = Path.GetFullPath(options.ConnectionString);
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            services.AddDbContext<SqliteCoordinatorDb>(o => o.UseSqlite($"Data Source={path};Pooling=True;Default Timeout=30"));
+            services.AddDbContext<SqliteCoordinatorDb>(o => o.UseSqlite($"Data Source={path};Pooling=True;Default Timeout=30").AddInterceptors(new SqliteBusyTimeout()));
             services.AddScoped<CoordinatorDb>(sp => sp.GetRequiredService<SqliteCoordinatorDb>());
         }
         services.AddSingleton(new HttpClient { BaseAddress = new Uri(options.Node), Timeout = TimeSpan.FromSeconds(30) });

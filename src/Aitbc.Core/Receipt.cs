@@ -17,9 +17,14 @@ public sealed record UsageReceipt(
     public static UsageReceipt Sign(Ed25519Key provider, string jobId, string model, string modelDigest, long tokensIn, long tokensOut,
         Amount amount, string output)
     {
-        var unsigned = new UsageReceipt(jobId, provider.Address, model, modelDigest, tokensIn, tokensOut, amount, HashOutput(output), []);
+        var unsigned = Unsigned(provider.Address, jobId, model, modelDigest, tokensIn, tokensOut, amount, HashOutput(output));
         return unsigned with { Signature = provider.Sign(unsigned.SigningBytes()) };
     }
+
+    /// <summary>A receipt to be signed elsewhere (by a wallet daemon holding the provider's key).</summary>
+    public static UsageReceipt Unsigned(Address provider, string jobId, string model, string modelDigest, long tokensIn, long tokensOut,
+        Amount amount, Hash256 resultHash) =>
+        new(jobId, provider, model, modelDigest, tokensIn, tokensOut, amount, resultHash, []);
 
     /// <summary>SHA-256 of the output's UTF-8 bytes.</summary>
     public static Hash256 HashOutput(string output) => Hash256.Compute(Encoding.UTF8.GetBytes(output));
@@ -136,9 +141,13 @@ public static class HttpSignature
     public const string SignatureHeader = "AITBC-Signature";
     public static readonly TimeSpan MaxSkew = TimeSpan.FromSeconds(60);
 
-    public static byte[] SigningBytes(string method, string pathAndQuery, long timestamp, ReadOnlySpan<byte> body)
+    public static byte[] SigningBytes(string method, string pathAndQuery, long timestamp, ReadOnlySpan<byte> body) =>
+        SigningBytes(method, pathAndQuery, timestamp, Hash256.Compute(body));
+
+    /// <summary>The signing bytes from the body's hash, for a signer that never sees the body.</summary>
+    public static byte[] SigningBytes(string method, string pathAndQuery, long timestamp, Hash256 bodyHash)
     {
-        var text = $"{method.ToUpperInvariant()}\n{pathAndQuery}\n{timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture)}\n{Hex.Encode(SHA256.HashData(body))}";
+        var text = $"{method.ToUpperInvariant()}\n{pathAndQuery}\n{timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture)}\n{bodyHash}";
         var tag = Domain.Http;
         var bytes = new byte[tag.Length + Encoding.UTF8.GetByteCount(text)];
         tag.CopyTo(bytes);

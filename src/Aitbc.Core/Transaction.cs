@@ -9,6 +9,14 @@ public abstract record TxBody
     public abstract string Type { get; }
 
     internal abstract void WriteCanonical(CanonicalJsonWriter w);
+
+    /// <summary>The body's canonical JSON, as it stands inside a transaction.</summary>
+    public byte[] ToJsonBytes()
+    {
+        var w = new CanonicalJsonWriter(256);
+        WriteCanonical(w);
+        return w.ToArray();
+    }
 }
 
 public sealed record TransferBody(Address To, Amount Amount, string? Memo = null) : TxBody

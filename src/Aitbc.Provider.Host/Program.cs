@@ -1,6 +1,5 @@
 using Aitbc.Provider;
 using Aitbc.ServiceDefaults;
-using Aitbc.Wallet.Keystore;
 
 // aitbc-ai-serve: offers a backend's models to the market and runs only paid jobs.
 HostFlag[] flags =
@@ -12,6 +11,8 @@ HostFlag[] flags =
     new("--keystore", "Provider:Keystore", "the keystore holding the provider key (default ~/.aitbc/wallet/keystore.db)"),
     new("--wallet", "Provider:Wallet", "the provider key's wallet name (default provider)"),
     new("--password-file", "Provider:PasswordFile", "a file holding the wallet's password (or set AITBC_PROVIDER_PASSWORD)"),
+    new("--wallet-daemon", "Provider:WalletDaemon", "sign through this wallet daemon instead of holding the key (e.g. http://127.0.0.1:8015)"),
+    new("--wallet-cookie", "Provider:WalletCookie", "the wallet daemon's cookie file (default ~/.aitbc/wallet/wallet.cookie)"),
     new("--price-in", "Provider:PriceIn", "base units per million input tokens (default 100000000)"),
     new("--price-out", "Provider:PriceOut", "base units per million output tokens (default 300000000)"),
     new("--concurrency", "Provider:Concurrency", "jobs at once (default 2)"),
@@ -31,31 +32,18 @@ if (HostConfiguration.Bind<ProviderOptions>("aitbc-ai-serve", config, ProviderOp
 {
     return 2;
 }
-var password = options.PasswordFile is { } file ? File.ReadAllText(file).TrimEnd('\n', '\r') : Environment.GetEnvironmentVariable("AITBC_PROVIDER_PASSWORD");
-if (string.IsNullOrEmpty(password))
+try
 {
-    Console.Error.WriteLine("aitbc-ai-serve: the provider key's password is needed: --password-file FILE or AITBC_PROVIDER_PASSWORD");
-    return 2;
+    using var signer = await ProviderSigning.OpenAsync(options);
+    await using var server = await ProviderServer.StartAsync(options, signer.Signer, ProviderServer.CreateBackend(options));
+    Console.Error.WriteLine($"Provider {server.Address} serving {options.Backend} at {server.Uri}, registered at {options.Coordinator}" +
+        (options.WalletDaemon is null ? "" : $", signing through the wallet daemon at {options.WalletDaemon}"));
+    await HostConfiguration.WaitForStopSignalAsync();
+    Console.Error.WriteLine($"Stopping: running jobs have {options.GraceSeconds} s to finish; the rest are refunded.");
+    return 0;
 }
-var (wallet, error) = new WalletKeystore(options.Keystore).Open(options.Wallet, password);
-if (wallet is null)
+catch (Exception e) when (e is InvalidOperationException or HttpRequestException or IOException)
 {
-    Console.Error.WriteLine($"aitbc-ai-serve: {error!.Message} (keystore {options.Keystore})");
+    Console.Error.WriteLine($"aitbc-ai-serve: {e.Message}");
     return 1;
-}
-using (wallet)
-{
-    try
-    {
-        await using var server = await ProviderServer.StartAsync(options, wallet.Key, ProviderServer.CreateBackend(options));
-        Console.Error.WriteLine($"Provider {server.Address} serving {options.Backend} at {server.Uri}, registered at {options.Coordinator}");
-        await HostConfiguration.WaitForStopSignalAsync();
-        Console.Error.WriteLine($"Stopping: running jobs have {options.GraceSeconds} s to finish; the rest are refunded.");
-        return 0;
-    }
-    catch (Exception e) when (e is InvalidOperationException or HttpRequestException or IOException)
-    {
-        Console.Error.WriteLine($"aitbc-ai-serve: {e.Message}");
-        return 1;
-    }
 }

@@ -13,7 +13,7 @@ namespace Aitbc.Provider;
 /// dispatch connection open to the coordinator (it dials out, so it works behind NAT), reconnecting
 /// with backoff and registering again when the coordinator has forgotten it.
 /// </summary>
-internal sealed partial class CoordinatorLink(JobRunner runner, HttpClient coordinator, Ed25519Key key, ProviderOptions options, TimeProvider time,
+internal sealed partial class CoordinatorLink(JobRunner runner, HttpClient coordinator, IProviderSigner signer, ProviderOptions options, TimeProvider time,
     ILogger<CoordinatorLink> log) : IDisposable
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -86,9 +86,9 @@ internal sealed partial class CoordinatorLink(JobRunner runner, HttpClient coord
                 using var socket = new ClientWebSocket();
                 var ts = time.GetUtcNow().ToUnixTimeMilliseconds();
                 const string path = "/v1/providers/connect";
-                socket.Options.SetRequestHeader(HttpSignature.AddressHeader, key.Address.ToString());
+                socket.Options.SetRequestHeader(HttpSignature.AddressHeader, signer.Address.ToString());
                 socket.Options.SetRequestHeader(HttpSignature.TimestampHeader, ts.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                socket.Options.SetRequestHeader(HttpSignature.SignatureHeader, HttpSignature.Sign(key, "GET", path, ts, []));
+                socket.Options.SetRequestHeader(HttpSignature.SignatureHeader, await signer.SignRequestAsync("GET", path, ts, Hash256.Compute([]), ct));
                 var uri = new UriBuilder(new Uri(coordinator.BaseAddress!, path)) { Scheme = coordinator.BaseAddress!.Scheme == "https" ? "wss" : "ws" }.Uri;
                 await socket.ConnectAsync(uri, ct);
                 _socket = socket;
@@ -102,6 +102,11 @@ internal sealed partial class CoordinatorLink(JobRunner runner, HttpClient coord
                 {
                     await TryRegisterAsync(ct);
                 }
+            }
+            catch (Exception e) when (e is HttpRequestException or InvalidOperationException)
+            {
+                // The signer (the wallet daemon) could not sign the connection: try again later.
+                LogUnreachable(log, options.Coordinator, e.Message);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {

@@ -35,6 +35,14 @@ public sealed class ProviderOptions
 
     public string? PasswordFile { get; set; }
 
+    /// <summary>
+    /// The wallet daemon to sign through instead of holding the key (e.g. http://127.0.0.1:8015), with
+    /// its cookie file; the wallet named by <see cref="Wallet"/> must be unlocked there.
+    /// </summary>
+    public string? WalletDaemon { get; set; }
+
+    public string? WalletCookie { get; set; }
+
     /// <summary>Price per million input and output tokens, in base units, for every model served.</summary>
     [Range(0, long.MaxValue)]
     public long PriceIn { get; set; } = 100_000_000;

@@ -47,7 +47,12 @@ public sealed class ProviderServer : IAsyncDisposable
     };
 
     /// <summary>Starts with the provider's key (which this object does not own) and a backend (which it does).</summary>
-    public static async Task<ProviderServer> StartAsync(ProviderOptions options, Ed25519Key key, IInferenceBackend backend, TimeProvider? time = null,
+    public static Task<ProviderServer> StartAsync(ProviderOptions options, Ed25519Key key, IInferenceBackend backend, TimeProvider? time = null,
+        Action<ILoggingBuilder>? logging = null, CancellationToken ct = default) =>
+        StartAsync(options, new LocalKeySigner(key), backend, time, logging, ct);
+
+    /// <summary>Starts with a signer (a local key or the wallet daemon) and a backend (which it owns).</summary>
+    public static async Task<ProviderServer> StartAsync(ProviderOptions options, IProviderSigner signer, IInferenceBackend backend, TimeProvider? time = null,
         Action<ILoggingBuilder>? logging = null, CancellationToken ct = default)
     {
         var clock = time ?? TimeProvider.System;
@@ -67,9 +72,9 @@ public sealed class ProviderServer : IAsyncDisposable
         builder.Services.AddOpenApi();
         builder.Services.AddHealthChecks();
         var nodeHttp = new HttpClient { BaseAddress = new Uri(options.Node), Timeout = TimeSpan.FromSeconds(60) };
-        var coordinatorHttp = new HttpClient(new SigningHandler(key, clock)) { BaseAddress = new Uri(options.Coordinator), Timeout = TimeSpan.FromSeconds(60) };
+        var coordinatorHttp = new HttpClient(new SigningHandler(signer.Address, signer.SignRequestAsync, clock)) { BaseAddress = new Uri(options.Coordinator), Timeout = TimeSpan.FromSeconds(60) };
         var node = new NodeClient(nodeHttp);
-        var nonces = new NonceSequencer(node, key.Address);
+        var nonces = new NonceSequencer(node, signer.Address);
         var loggers = LoggerFactory.Create(l =>
         {
             if (logging is null)
@@ -81,8 +86,8 @@ public sealed class ProviderServer : IAsyncDisposable
                 logging(l);
             }
         });
-        var runner = new JobRunner(backend, node, nonces, key, options, clock, loggers.CreateLogger<JobRunner>());
-        var link = new CoordinatorLink(runner, coordinatorHttp, key, options, clock, loggers.CreateLogger<CoordinatorLink>());
+        var runner = new JobRunner(backend, node, nonces, signer, options, clock, loggers.CreateLogger<JobRunner>());
+        var link = new CoordinatorLink(runner, coordinatorHttp, signer, options, clock, loggers.CreateLogger<CoordinatorLink>());
         var ctx = new ProviderContext(runner, link, options, backend.Name, clock);
         IDisposable[] owned = [ctx, link, runner, nonces, backend, nodeHttp, coordinatorHttp, loggers];
         builder.Services.AddSingleton(ctx);

@@ -22,7 +22,7 @@ internal sealed record JobOutcome(string JobId, string? Output, UsageReceipt? Re
 /// backend counted are metered at the quoted prices, the receipt is signed and the escrow settled for
 /// exactly that (never more than the escrow). Any failure after the check refunds the escrow at once.
 /// </summary>
-internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient node, NonceSequencer nonces, Ed25519Key key, ProviderOptions options,
+internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient node, NonceSequencer nonces, IProviderSigner signer, ProviderOptions options,
     TimeProvider time, ILogger<JobRunner> log) : IDisposable
 {
     private readonly SemaphoreSlim _slots = new(options.Concurrency, options.Concurrency);
@@ -32,7 +32,7 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
     private string _chainId = "";
     private Amount _fee;
 
-    public Address Address => key.Address;
+    public Address Address => signer.Address;
 
     public int Running => options.Concurrency - _slots.CurrentCount;
 
@@ -99,7 +99,7 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
         {
             return $"the escrow for job '{job.JobId}' is {escrow.Status}";
         }
-        if (escrow.Provider != key.Address)
+        if (escrow.Provider != signer.Address)
         {
             return $"the escrow pays {escrow.Provider}, not this provider";
         }
@@ -156,9 +156,10 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
             var metered = Pricing.Cost(tokensIn, tokensOut, job.PriceIn, job.PriceOut) ?? escrow.Amount;
             var charge = metered < escrow.Amount ? metered : escrow.Amount;
             var model = _models[job.Model];
-            var receipt = UsageReceipt.Sign(key, job.JobId, job.Model, model.Digest, tokensIn, tokensOut, charge, output);
+            var receipt = await signer.SignReceiptAsync(
+                UsageReceipt.Unsigned(signer.Address, job.JobId, job.Model, model.Digest, tokensIn, tokensOut, charge, UsageReceipt.HashOutput(output)), CancellationToken.None);
             var (settle, submitted, _) = await nonces.SubmitNextAsync<string>(nonce =>
-                Task.FromResult<(Transaction?, string?)>((Transaction.Sign(key, _chainId, nonce, _fee, new EscrowSettleBody(job.JobId, charge, receipt.Hash)), null)), CancellationToken.None);
+                SignAsync(nonce, new EscrowSettleBody(job.JobId, charge, receipt.Hash)), CancellationToken.None);
             var committed = submitted!.Accepted ? await node.WaitAsync(settle!.Id, CancellationToken.None) : submitted;
             if (!committed.Committed)
             {
@@ -212,12 +213,12 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
     {
         try
         {
-            if (await node.EscrowAsync(jobId, CancellationToken.None) is not { Status: "locked" } escrow || escrow.Provider != key.Address)
+            if (await node.EscrowAsync(jobId, CancellationToken.None) is not { Status: "locked" } escrow || escrow.Provider != signer.Address)
             {
                 return null;
             }
             var (refund, submitted, _) = await nonces.SubmitNextAsync<string>(nonce =>
-                Task.FromResult<(Transaction?, string?)>((Transaction.Sign(key, _chainId, nonce, _fee, new EscrowRefundBody(jobId)), null)), CancellationToken.None);
+                SignAsync(nonce, new EscrowRefundBody(jobId)), CancellationToken.None);
             return submitted!.Accepted ? refund!.Id : null;
         }
         catch (HttpRequestException)
@@ -225,6 +226,9 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
             return null; // The client can refund once the escrow expires.
         }
     }
+
+    private async Task<(Transaction?, string?)> SignAsync(long nonce, TxBody body) =>
+        (await signer.SignTransactionAsync(_chainId, nonce, _fee, body, CancellationToken.None), null);
 
     /// <summary>Gives the escrow back at once: the client is never charged for failed work.</summary>
     public async Task<JobOutcome> RefundAsync(JobSpec job, string failure)
@@ -234,7 +238,7 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
         try
         {
             var (refund, submitted, _) = await nonces.SubmitNextAsync<string>(nonce =>
-                Task.FromResult<(Transaction?, string?)>((Transaction.Sign(key, _chainId, nonce, _fee, new EscrowRefundBody(job.JobId)), null)), CancellationToken.None);
+                SignAsync(nonce, new EscrowRefundBody(job.JobId)), CancellationToken.None);
             var committed = submitted!.Accepted ? await node.WaitAsync(refund!.Id, CancellationToken.None) : submitted;
             return new JobOutcome(job.JobId, null, null, null, null, failure, committed.Committed ? refund!.Id : null);
         }

@@ -23,7 +23,52 @@ internal static class SigningApi
             .WithName("EscrowSettle").WithSummary("{jobId, amount, receipt, fee?, wait?}");
         w.MapPost("/escrow/refund", (WalletContext c, string name, HttpRequest r, CancellationToken ct) => SendBody(c, name, TxTypes.EscrowRefund, r, ct))
             .WithName("EscrowRefund").WithSummary("{jobId, fee?, wait?}");
+        w.MapPost("/sign-receipt", SignReceipt).WithName("SignReceipt")
+            .WithSummary("Sign a usage receipt as its provider: {jobId, model, modelDigest, tokensIn, tokensOut, amount, resultHash}.");
+        w.MapPost("/sign-request", SignRequest).WithName("SignRequest")
+            .WithSummary("Sign a request to a service: {method, pathAndQuery, timestamp, bodySha256}; answers {signature}.");
         return v1;
+    }
+
+    public sealed record ReceiptRequest(string? JobId, string? Model, string? ModelDigest, long TokensIn, long TokensOut, Amount? Amount, Hash256? ResultHash);
+
+    public sealed record RequestToSign(string? Method, string? PathAndQuery, long Timestamp, Hash256? BodySha256);
+
+    private static async Task<IResult> SignReceipt(WalletContext ctx, string name, HttpRequest request, CancellationToken ct)
+    {
+        var (req, bad) = await RequestBody.ReadJsonAsync<ReceiptRequest>(request, WalletsApi.MaxBody, WalletsApi.Json, ct);
+        if (req is null)
+        {
+            return bad!;
+        }
+        if (!TxLimits.IsValidJobId(req.JobId) || string.IsNullOrEmpty(req.Model) || req.ModelDigest is null || req.Amount is not { } amount ||
+            req.ResultHash is not { } resultHash || req.TokensIn < 0 || req.TokensOut < 0)
+        {
+            return WalletErrors.Of("invalid_transaction", "a receipt is {jobId, model, modelDigest, tokensIn, tokensOut, amount, resultHash}");
+        }
+        if (ctx.Keystore.Get(name) is not { } wallet)
+        {
+            return WalletErrors.Of("not_found", $"no wallet named '{name}'");
+        }
+        var unsigned = UsageReceipt.Unsigned(wallet.Address, req.JobId!, req.Model, req.ModelDigest, req.TokensIn, req.TokensOut, amount, resultHash);
+        var (receipt, error) = await ctx.Signer.SignReceiptAsync(name, unsigned);
+        return receipt is null ? WalletErrors.Of(error!) : Results.Bytes(receipt.ToJsonBytes(), "application/json");
+    }
+
+    private static async Task<IResult> SignRequest(WalletContext ctx, string name, HttpRequest request, CancellationToken ct)
+    {
+        var (req, bad) = await RequestBody.ReadJsonAsync<RequestToSign>(request, WalletsApi.MaxBody, WalletsApi.Json, ct);
+        if (req is null)
+        {
+            return bad!;
+        }
+        if (req.Method is not ("GET" or "POST" or "PUT" or "DELETE") || req.PathAndQuery is not { Length: > 0 and <= 2048 } path || !path.StartsWith('/') ||
+            req.BodySha256 is not { } bodyHash || req.Timestamp <= 0)
+        {
+            return WalletErrors.Of("invalid_transaction", "a request to sign is {method: GET|POST|PUT|DELETE, pathAndQuery: /…, timestamp (Unix ms), bodySha256}");
+        }
+        var (signature, error) = await ctx.Signer.SignRequestAsync(name, req.Method, path, req.Timestamp, bodyHash);
+        return signature is null ? WalletErrors.Of(error!) : TypedResults.Ok(new { signature });
     }
 
     public sealed record SendResponse(Hash256 Hash, string Status, long? Height, JsonElement Tx);

@@ -111,6 +111,43 @@ public sealed class WalletSigner(WalletKeystore keystore, AuditLog audit, NodeCl
         return (record, null);
     }
 
+    /// <summary>
+    /// Signs a provider's usage receipt (it moves no money by itself: the escrow settle that carries
+    /// its hash is a transaction, checked by the policy). Audited as type <c>receipt</c>, by its hash.
+    /// </summary>
+    public async Task<(UsageReceipt? Receipt, SignError? Error)> SignReceiptAsync(string name, UsageReceipt unsigned)
+    {
+        var s = Active(name);
+        if (s is null)
+        {
+            return (null, Locked(name));
+        }
+        if (unsigned.Provider != s.Wallet.Record.Address)
+        {
+            return (null, new SignError("invalid_transaction", $"the receipt names provider {unsigned.Provider}, not this wallet's address"));
+        }
+        var receipt = unsigned with { Signature = s.Wallet.Key.Sign(unsigned.SigningBytes()) };
+        await audit.AppendAsync(name, receipt.Provider, receipt.Hash, "receipt", receipt.Amount, AuditEntry.Signed, null);
+        return (receipt, null);
+    }
+
+    /// <summary>
+    /// Signs a request to a service (<c>AITBC/http/v1</c>: method, path, timestamp, body hash) so that the
+    /// key never leaves the daemon. Audited as type <c>http</c>, by the hash of the signed bytes.
+    /// </summary>
+    public async Task<(string? Signature, SignError? Error)> SignRequestAsync(string name, string method, string pathAndQuery, long timestamp, Hash256 bodyHash)
+    {
+        var s = Active(name);
+        if (s is null)
+        {
+            return (null, Locked(name));
+        }
+        var bytes = HttpSignature.SigningBytes(method, pathAndQuery, timestamp, bodyHash);
+        var signature = Hex.Encode(s.Wallet.Key.Sign(bytes));
+        await audit.AppendAsync(name, s.Wallet.Record.Address, Hash256.Compute(bytes), "http", Amount.Zero, AuditEntry.Signed, null);
+        return (signature, null);
+    }
+
     /// <summary>Signs a transaction with the given nonce and fee, if the policy allows it.</summary>
     public async Task<(Transaction? Tx, SignError? Error)> SignAsync(string name, TxBody body, long nonce, Amount fee)
     {

@@ -1,0 +1,95 @@
+using System.Globalization;
+
+namespace Aitbc.Bench.Coordinator;
+
+/// <summary>What to run and how much.</summary>
+internal sealed record BenchOptions
+{
+    public IReadOnlyList<string> Databases { get; init; } = ["sqlite", "postgres"];
+    public int Seconds { get; init; } = 10;
+    public int Warmup { get; init; } = 8;
+    public int Connections { get; init; } = 64;
+    public int MaxRate { get; init; } = 10_000;
+    public int Providers { get; init; } = 4;
+    public int Models { get; init; } = 2;
+    public int DispatchJobs { get; init; } = 300;
+    public int DispatchWarmup { get; init; } = 30;
+    public int LockIntervalMs { get; init; } = 10;
+    public int BlockMs { get; init; } = 20;
+    public bool Json { get; init; }
+
+    public const string Usage = """
+        Aitbc.Bench.Coordinator — signed job submissions per second on SQLite and on PostgreSQL, and the time from
+        the coordinator seeing a committed escrow lock to the provider receiving the job
+
+        Starts a real node and a real coordinator in this process (loopback, temporary files), first on SQLite, then
+        on a PostgreSQL server it starts itself (initdb + postgres, as the postgres user when run as root), registers
+        providers that dial in over the dispatch WebSocket, and for each database:
+          1. loads POST /v1/jobs (every request signed by its client's key) over many connections, closed loop;
+          2. submits jobs, locks their escrows on the chain at a steady pace, and times each from the node's
+             escrow event (the same stream the coordinator follows) to the job arriving at its provider.
+
+        Usage: dotnet run -c Release --project bench/Aitbc.Bench.Coordinator -- [options]
+
+          --db LIST            sqlite, postgres or sqlite,postgres (default both)
+          --seconds N          measured seconds of submissions per database (default 10)
+          --warmup N           seconds of submissions before that, not measured, for the JIT's tiering to settle (default 8)
+          --connections N      concurrent connections, each with its own client key (default 64)
+          --max-rate N         request bodies pre-built per second of load (default 10000)
+          --providers N        providers registered and connected (default 4)
+          --models N           models among them (default 2; jobs alternate)
+          --dispatch-jobs N    jobs timed from escrow to provider (default 300)
+          --dispatch-warmup N  jobs through the same path first, not timed (default 30)
+          --lock-interval N    ms between escrow locks sent to the node (default 10)
+          --block-ms N         the chain's minimum block interval in ms (default 20)
+          --json               print the results as JSON on stdout (the table goes to stderr)
+        """;
+
+    public static BenchOptions? Parse(string[] args, out string? error)
+    {
+        var o = new BenchOptions();
+        error = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new FormatException($"{args[i]} needs a value");
+            int Number() => int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0
+                ? v : throw new FormatException($"{args[i - 1]} needs a positive integer");
+            try
+            {
+                o = args[i] switch
+                {
+                    "--db" => o with { Databases = ParseDatabases(Next()) },
+                    "--seconds" => o with { Seconds = Number() },
+                    "--warmup" => o with { Warmup = Number() },
+                    "--connections" => o with { Connections = Math.Min(Number(), 1024) },
+                    "--max-rate" => o with { MaxRate = Number() },
+                    "--providers" => o with { Providers = Math.Min(Number(), 64) },
+                    "--models" => o with { Models = Math.Min(Number(), 64) },
+                    "--dispatch-jobs" => o with { DispatchJobs = Number() },
+                    "--dispatch-warmup" => o with { DispatchWarmup = Number() },
+                    "--lock-interval" => o with { LockIntervalMs = Number() },
+                    "--block-ms" => o with { BlockMs = Number() },
+                    "--json" => o with { Json = true },
+                    _ => throw new FormatException($"unknown option '{args[i]}' (see --help)"),
+                };
+            }
+            catch (FormatException e)
+            {
+                error = e.Message;
+                return null;
+            }
+        }
+        if (o.Models > o.Providers)
+        {
+            error = "--models may not exceed --providers (each model needs a provider)";
+            return null;
+        }
+        return o;
+    }
+
+    private static string[] ParseDatabases(string list)
+    {
+        var dbs = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return dbs.Length > 0 && dbs.All(d => d is "sqlite" or "postgres") ? dbs : throw new FormatException("--db takes sqlite, postgres or both, comma-separated");
+    }
+}
