@@ -65,12 +65,13 @@ public sealed class CoordinatorServer : IAsyncDisposable
         {
             var path = Path.GetFullPath(options.ConnectionString);
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            services.AddDbContext<SqliteCoordinatorDb>(o => o.UseSqlite($"Data Source={path};Pooling=True;Default Timeout=30").AddInterceptors(new SqliteBusyTimeout()));
+            services.AddDbContext<SqliteCoordinatorDb>(o => o.UseSqlite($"Data Source={path};Pooling=True;Default Timeout=30").AddInterceptors(new SqliteConnectionSetup()));
             services.AddScoped<CoordinatorDb>(sp => sp.GetRequiredService<SqliteCoordinatorDb>());
         }
         services.AddSingleton(new HttpClient { BaseAddress = new Uri(options.Node), Timeout = TimeSpan.FromSeconds(30) });
         services.AddSingleton(sp => new NodeClient(sp.GetRequiredService<HttpClient>()));
         services.AddSingleton<JobEvents>();
+        services.AddSingleton<ProviderRecordCache>();
         services.AddSingleton<ProviderConnections>();
         services.AddSingleton<Dispatcher>();
         services.AddSingleton<ChainFollower>();
@@ -106,7 +107,13 @@ public sealed class CoordinatorServer : IAsyncDisposable
         var app = builder.Build();
         await using (var scope = app.Services.CreateAsyncScope())
         {
-            await scope.ServiceProvider.GetRequiredService<CoordinatorDb>().Database.MigrateAsync(ct);
+            var db = scope.ServiceProvider.GetRequiredService<CoordinatorDb>();
+            await db.Database.MigrateAsync(ct);
+            if (options.Database == "sqlite")
+            {
+                // Persistent in the file: readers no longer block the writer, and a commit is one append.
+                await db.Database.ExecuteSqlRawAsync(SqliteConnectionSetup.JournalMode, ct);
+            }
         }
         app.UseExceptionHandler();
         app.UseStatusCodePages();

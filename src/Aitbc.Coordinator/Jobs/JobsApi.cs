@@ -50,7 +50,8 @@ internal static class JobsApi
             new EscrowLockDto(TxTypes.EscrowLock, new EscrowLockBodyDto(j.Id, j.Provider, new Amount((ulong)j.Amount), j.ExpiresAt)));
     }
 
-    private static async Task<IResult> Submit(HttpContext http, CoordinatorDb db, MarketClock clock, CoordinatorOptions options, JobEvents events)
+    private static async Task<IResult> Submit(HttpContext http, CoordinatorDb db, MarketClock clock, CoordinatorOptions options, JobEvents events,
+        ProviderRecordCache records)
     {
         var signed = SignedRequests.Of(http);
         var client = signed.Signer.ToString();
@@ -88,12 +89,15 @@ internal static class JobsApi
                 $"the cheapest quote for '{request.Model}' ({request.InputTokenBound} input tokens at most, {request.MaxTokens} output) is {cheapest} base units, over maxPrice {request.MaxPrice}",
                 new Dictionary<string, object?> { ["cheapestQuote"] = cheapest.ToString() });
         }
-        var records = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var address in affordable.Select(a => a.Offer.Provider.Address).Distinct())
+        // The record only breaks ties of price, so it is read only for the cheapest offers.
+        var cheapestQuote = affordable.Min(x => x.Quote!.Value.Units);
+        var tied = affordable.Where(x => x.Quote!.Value.Units == cheapestQuote).ToList();
+        var scores = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var address in tied.Select(a => a.Offer.Provider.Address).Distinct())
         {
-            records[address] = (await ProviderRecords.ForAsync(db, address, http.RequestAborted)).Score;
+            scores[address] = tied.Count == 1 ? 0 : (await records.GetAsync(db, address, http.RequestAborted)).Score;
         }
-        var best = affordable.OrderBy(x => x.Quote!.Value.Units).ThenByDescending(x => records[x.Offer.Provider.Address])
+        var best = tied.OrderByDescending(x => scores[x.Offer.Provider.Address])
             .ThenBy(x => x.Offer.Provider.Address, StringComparer.Ordinal).First();
         var job = new JobEntity
         {

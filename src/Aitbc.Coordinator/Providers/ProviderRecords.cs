@@ -14,6 +14,28 @@ public sealed record ProviderRecord(int Completed, int Failed, int TimedOut, dou
     public double Score => Completed + Failed + TimedOut == 0 ? 0.5 : (double)Completed / (Completed + Failed + TimedOut);
 }
 
+/// <summary>
+/// Records for ordering offers of equal price, recomputed at most every few seconds per provider: a
+/// record reads every finished job of its provider, too much for every submission.
+/// </summary>
+internal sealed class ProviderRecordCache(MarketClock clock)
+{
+    private const long MaxAgeMs = 5_000;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (ProviderRecord Record, long At)> _records = new(StringComparer.Ordinal);
+
+    public async Task<ProviderRecord> GetAsync(CoordinatorDb db, string provider, CancellationToken ct)
+    {
+        var now = clock.NowMs;
+        if (_records.TryGetValue(provider, out var cached) && now - cached.At < MaxAgeMs)
+        {
+            return cached.Record;
+        }
+        var record = await ProviderRecords.ForAsync(db, provider, ct);
+        _records[provider] = (record, now);
+        return record;
+    }
+}
+
 internal static class ProviderRecords
 {
     public const string AcceptTimeout = "accept_timeout";
