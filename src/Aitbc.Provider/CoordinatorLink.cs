@@ -224,6 +224,7 @@ internal sealed partial class CoordinatorLink(JobRunner runner, HttpClient coord
             {
                 // The coordinator cannot have heard the accept: work done now could be paid for but never delivered.
                 runner.Release(spec);
+                await runner.GiveBackAsync(id);
                 return;
             }
             var outcome = await runner.RunAsync(spec, text => SendAsync(socket, new { type = "token", jobId = id, text }), jobs);

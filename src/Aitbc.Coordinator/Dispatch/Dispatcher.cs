@@ -52,7 +52,9 @@ internal sealed class Dispatcher(IServiceScopeFactory scopes, ProviderConnection
             events.State(jobId, JobStates.Dispatched);
             if (!connection.Outbox.Writer.TryWrite(JsonSerializer.SerializeToUtf8Bytes(new { type = "job", job = offer }, Json)))
             {
-                // The connection closed or is full: the accept deadline will fail the job with a reason the client can act on.
+                // The connection closed or is full: the job goes back to funded, for the provider's next connection.
+                await db.Jobs.Where(j => j.Id == jobId && j.State == JobStates.Dispatched && j.DispatchedBy == options.Instance)
+                    .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Funded).SetProperty(j => j.AcceptDeadline, (long?)null), ct);
                 continue;
             }
             Interlocked.Increment(ref Dispatched);

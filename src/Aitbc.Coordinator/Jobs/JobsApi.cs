@@ -173,12 +173,13 @@ internal static class JobsApi
             return Problems.Of(MarketErrors.NotYourJob, "only the job's client may cancel it");
         }
         var now = clock.NowMs;
-        var canceled = await db.Jobs.Where(j => j.Id == id && (j.State == JobStates.AwaitingPayment || j.State == JobStates.Funded || j.State == JobStates.Dispatched))
+        // Not once dispatched: the provider may already be at work and settle for it, and then the result must be delivered.
+        var canceled = await db.Jobs.Where(j => j.Id == id && (j.State == JobStates.AwaitingPayment || j.State == JobStates.Funded))
             .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Canceled).SetProperty(j => j.FinishedAt, now)
                 .SetProperty(j => j.FailureCode, "canceled").SetProperty(j => j.FailureReason, "canceled by the client"), http.RequestAborted);
         if (canceled == 0)
         {
-            return Problems.Of(MarketErrors.WrongState, $"job '{id}' is {job.State}: it can be canceled only before its provider accepts it");
+            return Problems.Of(MarketErrors.WrongState, $"job '{id}' is {job.State}: it can be canceled only before it is dispatched to its provider");
         }
         events.State(id, JobStates.Canceled, "canceled by the client");
         var refundNote = job.State == JobStates.AwaitingPayment

@@ -12,6 +12,8 @@ namespace Aitbc.Node.Mempool;
 /// </summary>
 internal sealed class TxPool(Blockchain chain, int capacity, int maxNonceAhead = 10_000)
 {
+    /// <summary>Most transactions one sender may have waiting, so that no one account can fill the pool.</summary>
+    public const int MaxPerSender = 4_096;
     private readonly Lock _lock = new();
     private readonly Dictionary<Address, SortedList<long, Entry>> _bySender = [];
     private readonly Dictionary<Hash256, Entry> _byId = [];
@@ -113,6 +115,20 @@ internal sealed class TxPool(Blockchain chain, int capacity, int maxNonceAhead =
             {
                 return new(ApiErrors.NonceUsed, $"another transaction with nonce {tx.Nonce} from this sender is already pending");
             }
+            // Read again under the lock: a block may have committed this nonce since the check above.
+            var committedNonce = chain.State.Account(tx.From).Nonce;
+            if (tx.Nonce < committedNonce)
+            {
+                if (queue.Count == 0)
+                {
+                    _bySender.Remove(tx.From);
+                }
+                return new(ApiErrors.NonceUsed, $"nonce {tx.Nonce} is already used (the account's next nonce is {committedNonce})");
+            }
+            if (queue.Count >= MaxPerSender)
+            {
+                return new(ApiErrors.MempoolFull, $"this sender already has {MaxPerSender} transactions waiting; wait for some to commit");
+            }
             if (_byId.Count >= capacity)
             {
                 if (queue.Count == 0)
@@ -163,10 +179,10 @@ internal sealed class TxPool(Blockchain chain, int capacity, int maxNonceAhead =
                 return new(ApiErrors.InsufficientBalance, $"balance {account.Balance} is less than the {needed.Value} this transaction needs");
             case EscrowLockBody l when chain.State.Escrow(l.JobId) is not null:
                 return new(ApiErrors.EscrowState, $"an escrow for job '{l.JobId}' already exists");
-            case EscrowSettleBody s when chain.State.Escrow(s.JobId) is not { Status: EscrowStatus.Locked }:
-                return new(ApiErrors.EscrowState, $"no locked escrow for job '{s.JobId}'");
-            case EscrowRefundBody r when chain.State.Escrow(r.JobId) is not { Status: EscrowStatus.Locked }:
-                return new(ApiErrors.EscrowState, $"no locked escrow for job '{r.JobId}'");
+            case EscrowSettleBody s when chain.State.Escrow(s.JobId) is not { Status: EscrowStatus.Locked } e || e.Provider != tx.From:
+                return new(ApiErrors.EscrowState, $"no locked escrow for job '{s.JobId}' payable to {tx.From}");
+            case EscrowRefundBody r when chain.State.Escrow(r.JobId) is not { Status: EscrowStatus.Locked } e || (e.Client != tx.From && e.Provider != tx.From):
+                return new(ApiErrors.EscrowState, $"no locked escrow for job '{r.JobId}' of which {tx.From} is the client or provider");
             default:
                 return null;
         }

@@ -135,7 +135,15 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
     {
         try
         {
-            var escrow = await node.EscrowAsync(job.JobId, ct) ?? throw new InvalidOperationException("The escrow vanished after its check.");
+            EscrowInfo escrow;
+            try
+            {
+                escrow = await node.EscrowAsync(job.JobId, ct) ?? throw new InvalidOperationException("the escrow vanished after its check");
+            }
+            catch (Exception e) when (e is HttpRequestException or NodeException or InvalidOperationException or OperationCanceledException)
+            {
+                return await RefundAsync(job, $"the escrow could not be read again: {e.Message}");
+            }
             var deadline = escrow.ExpiresAt - (options.SettleMarginSeconds * 1000L) - time.GetUtcNow().ToUnixTimeMilliseconds();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(TimeSpan.FromMilliseconds(Math.Clamp(deadline, 1, options.JobTimeoutSeconds * 1000L)));
@@ -153,14 +161,20 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
                     : e.Message;
                 return await RefundAsync(job, $"the work failed: {why}");
             }
-            var metered = Pricing.Cost(tokensIn, tokensOut, job.PriceIn, job.PriceOut) ?? escrow.Amount;
-            var charge = metered < escrow.Amount ? metered : escrow.Amount;
+            // Never more than the firm price (the escrow may hold more), as the coordinator checks it.
+            var metered = Pricing.Cost(tokensIn, tokensOut, job.PriceIn, job.PriceOut) ?? job.Quote;
+            var charge = metered < job.Quote ? metered : job.Quote;
             var model = _models[job.Model];
             var receipt = await signer.SignReceiptAsync(
                 UsageReceipt.Unsigned(signer.Address, job.JobId, job.Model, model.Digest, tokensIn, tokensOut, charge, UsageReceipt.HashOutput(output)), CancellationToken.None);
             var (settle, submitted, _) = await nonces.SubmitNextAsync<string>(nonce =>
                 SignAsync(nonce, new EscrowSettleBody(job.JobId, charge, receipt.Hash)), CancellationToken.None);
             var committed = submitted!.Accepted ? await node.WaitAsync(settle!.Id, CancellationToken.None) : submitted;
+            // Still pending after the node's wait: it may yet commit, so wait on rather than refund a settle in flight.
+            for (var i = 0; i < 10 && committed.Status == "pending"; i++)
+            {
+                committed = await node.WaitAsync(settle!.Id, CancellationToken.None);
+            }
             if (!committed.Committed)
             {
                 return await RefundAsync(job, $"settling failed: {committed.Problem?.ToString() ?? committed.Status}");

@@ -22,6 +22,7 @@ internal static class WalletErrors
         new("invalid_nonce", 400, "The nonce is out of range."),
         new("invalid_transaction", 400, "The transaction is malformed."),
         new("wrong_password", 403, "The password does not open this wallet."),
+        new("password_required", 403, "This change needs the wallet's password."),
         new("tampered", 409, "The keystore record was altered outside the wallet."),
         new("confirmation_required", 400, "Confirm by repeating the wallet's name."),
         new("locked", 423, "The wallet is locked."),

@@ -162,7 +162,9 @@ internal static class WalletsApi
         {
             return bad!;
         }
-        var (record, error) = ctx.Signer.SetPolicy(name, policy);
+        // Loosening a policy needs the password: sent in a header, since the body is the policy itself.
+        var password = request.Headers["AITBC-Wallet-Password"].FirstOrDefault();
+        var (record, error) = ctx.Signer.SetPolicy(name, policy, password);
         return record is null ? WalletErrors.Of(error!) : TypedResults.Ok(Dto(ctx, record));
     }
 

@@ -158,7 +158,8 @@ public sealed class AuditLog : IAsyncDisposable
     {
         using var c = _keystore.Connect();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT time, amount FROM audit WHERE address = $address AND time > $since AND decision = 'signed' ORDER BY seq";
+        // Receipts (earnings) and request signatures move nothing: only transactions count against the limits.
+        cmd.CommandText = "SELECT time, amount FROM audit WHERE address = $address AND time > $since AND decision = 'signed' AND type NOT IN ('receipt', 'http') ORDER BY seq";
         cmd.Parameters.AddWithValue("$address", address.ToString());
         cmd.Parameters.AddWithValue("$since", sinceMs);
         using var r = cmd.ExecuteReader();

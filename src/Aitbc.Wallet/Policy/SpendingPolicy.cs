@@ -53,11 +53,21 @@ public sealed record SpendingPolicy(
         {
             case TransferBody t when AllowedRecipients is { } allowed && !allowed.Contains(t.To):
                 return $"recipient {t.To} is not on the wallet's allowed list";
-            case EscrowLockBody l when AllowedProviders is { } providers && !providers.Contains(l.Provider):
+            case EscrowLockBody l when (AllowedProviders ?? AllowedRecipients) is { } providers && !providers.Contains(l.Provider):
+                // Without a list of providers, the recipients' list holds: a lock is a payment to its provider.
                 return $"provider {l.Provider} is not on the wallet's allowed list";
             default:
                 return null;
         }
+    }
+
+    /// <summary>Whether this policy allows nothing that <paramref name="other"/> refuses (null limits and lists allow anything).</summary>
+    public bool IsAtLeastAsStrictAs(SpendingPolicy other)
+    {
+        static bool Limit(Amount? mine, Amount? theirs) => theirs is null || (mine is { } m && m <= theirs.Value);
+        static bool List(IReadOnlyList<Address>? mine, IReadOnlyList<Address>? theirs) => theirs is null || (mine is not null && mine.All(theirs.Contains));
+        return Limit(MaxPerTx, other.MaxPerTx) && Limit(MaxPerDay, other.MaxPerDay) &&
+            List(AllowedRecipients, other.AllowedRecipients) && List(AllowedProviders, other.AllowedProviders);
     }
 
     /// <summary>

@@ -99,12 +99,29 @@ public sealed class WalletSigner(WalletKeystore keystore, AuditLog audit, NodeCl
         return null;
     }
 
-    public (WalletRecord? Wallet, SignError? Error) SetPolicy(string name, SpendingPolicy policy)
+    /// <summary>
+    /// Replaces the policy. Tightening needs only the unlocked wallet; loosening needs its password too,
+    /// so an agent that holds an unlocked wallet cannot lift its own limits.
+    /// </summary>
+    public (WalletRecord? Wallet, SignError? Error) SetPolicy(string name, SpendingPolicy policy, string? password = null)
     {
         var s = Active(name);
         if (s is null)
         {
             return (null, Locked(name));
+        }
+        if (!policy.IsAtLeastAsStrictAs(s.Policy))
+        {
+            if (password is null)
+            {
+                return (null, new SignError("password_required", $"the new policy allows more than the current one: loosening wallet '{name}''s policy needs its password"));
+            }
+            var (opened, error) = keystore.Open(name, password);
+            if (opened is null)
+            {
+                return (null, new SignError("wrong_password", error!.Message));
+            }
+            opened.Dispose();
         }
         var record = keystore.SetPolicy(s.Wallet, policy);
         s.Policy = policy;

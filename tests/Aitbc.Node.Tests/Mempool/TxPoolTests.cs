@@ -205,11 +205,16 @@ public sealed class TxPoolTests
         AssertRefused(node.Pool, Tx.Transfer(Alice, 1).SignedBy(empty), ApiErrors.InsufficientBalance,
             $"balance 0 is less than the {1 + Fee} this transaction needs");
         AssertRefused(node.Pool, Tx.Transfer(Bob, ulong.MaxValue).SignedBy(Alice), ApiErrors.InvalidAmount, "amount plus fee overflows 64 bits");
-        AssertRefused(node.Pool, Tx.Settle("job-x", 1).SignedBy(empty), ApiErrors.EscrowState, "no locked escrow for job 'job-x'");
-        AssertRefused(node.Pool, Tx.Refund("job-x").SignedBy(Alice), ApiErrors.EscrowState, "no locked escrow for job 'job-x'");
+        AssertRefused(node.Pool, Tx.Settle("job-x", 1).SignedBy(empty), ApiErrors.EscrowState, $"no locked escrow for job 'job-x' payable to {empty.Address}");
+        AssertRefused(node.Pool, Tx.Refund("job-x").SignedBy(Alice), ApiErrors.EscrowState,
+            $"no locked escrow for job 'job-x' of which {Alice.Address} is the client or provider");
         c.ProduceOk(Tx.Lock("job-x", empty.Address, 1 * Ait, TestChain.GenesisTime + 60_000).SignedBy(Alice));
         AssertRefused(node.Pool, Tx.Lock("job-x", empty.Address, 1 * Ait, TestChain.GenesisTime + 60_000).SignedBy(Bob), ApiErrors.EscrowState,
             "an escrow for job 'job-x' already exists");
+        // Only the escrow's parties get in: a stranger's settle or refund could never run, and would only fill the pool.
+        AssertRefused(node.Pool, Tx.Settle("job-x", 1).SignedBy(Bob), ApiErrors.EscrowState, $"no locked escrow for job 'job-x' payable to {Bob.Address}");
+        AssertRefused(node.Pool, Tx.Refund("job-x").SignedBy(Bob), ApiErrors.EscrowState,
+            $"no locked escrow for job 'job-x' of which {Bob.Address} is the client or provider");
         // A provider with an empty account may still queue its settle: the fee comes from the payout.
         AssertAdmitted(node.Pool, Tx.Settle("job-x", 1 * Ait).SignedBy(empty));
     }
