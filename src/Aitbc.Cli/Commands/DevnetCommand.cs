@@ -157,7 +157,7 @@ internal static class DevnetCommand
             }
             else
             {
-                var table = new Table().AddColumn("").AddColumn("");
+                var table = new Table().HideHeaders().AddColumn("").AddColumn("");
                 table.AddRow("job", Markup.Escape(jobId));
                 table.AddRow("output", Markup.Escape(result["output"]!.GetValue<string>()));
                 table.AddRow("tokens", $"{receipt["tokensIn"]} in, {receipt["tokensOut"]} out");
