@@ -40,18 +40,7 @@ public sealed class CoordinatorServer : IAsyncDisposable
     public static async Task<CoordinatorServer> StartAsync(CoordinatorOptions options, TimeProvider? time = null, Action<ILoggingBuilder>? logging = null,
         CancellationToken ct = default)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        if (logging is null)
-        {
-            builder.Logging.AddSimpleConsole(o => o.SingleLine = true).AddFilter("Microsoft", LogLevel.Warning);
-        }
-        else
-        {
-            logging(builder.Logging);
-        }
-        builder.WebHost.UseKestrel(k => k.AddServerHeader = false);
-        builder.WebHost.UseUrls($"http://{(options.Host.Contains(':', StringComparison.Ordinal) ? $"[{options.Host}]" : options.Host)}:{options.Port}");
+        var builder = ServiceHost.CreateBuilder(options.Host, options.Port, logging);
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton(new MarketClock(time ?? TimeProvider.System));
@@ -78,9 +67,6 @@ public sealed class CoordinatorServer : IAsyncDisposable
         services.AddHostedService(sp => sp.GetRequiredService<ChainFollower>());
         services.AddSingleton<Sweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<Sweeper>());
-        services.AddProblemDetails();
-        services.AddOpenApi();
-        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
         services.AddRateLimiter(o =>
         {
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;

@@ -18,5 +18,5 @@ internal static class MarketErrors
     public static readonly ApiError NotReady = new("not_ready", 409, "The job has no result yet.");
     public static readonly ApiError Forbidden = new("forbidden", 403, "Admin operations need the admin token.");
     public static readonly ApiError RateLimited = new("rate_limited", 429, "Too many requests from this address; slow down.");
-    public static readonly ApiError InvalidParameter = new("invalid_parameter", 400, "A query parameter is out of range.");
+    public static readonly ApiError InvalidParameter = CommonErrors.InvalidParameter;
 }

@@ -42,42 +42,7 @@ public sealed class NodeServer : IAsyncDisposable
     public static async Task<NodeServer> StartAsync(NodeOptions options, Genesis genesis, Ed25519Key validatorKey, Ed25519Key? faucetKey,
         IKeyValueStore? store = null, Action<ILoggingBuilder>? logging = null, CancellationToken ct = default)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        if (logging is null)
-        {
-            builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information);
-            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        }
-        else
-        {
-            logging(builder.Logging);
-        }
-        builder.WebHost.UseKestrel(k =>
-        {
-            k.Limits.MaxRequestBodySize = TxsApi.MaxBatchBody;
-            k.AddServerHeader = false;
-        });
-        builder.WebHost.UseUrls($"http://{FormatHost(options.RpcHost)}:{options.RpcPort}");
-        // Problems the framework writes by itself (a query or route value that does not bind, an unknown path) get a code too.
-        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
-        {
-            var fallback = c.ProblemDetails.Status switch
-            {
-                StatusCodes.Status400BadRequest => ApiErrors.InvalidParameter,
-                StatusCodes.Status404NotFound => ApiErrors.NotFound,
-                StatusCodes.Status413PayloadTooLarge => ApiErrors.PayloadTooLarge,
-                StatusCodes.Status415UnsupportedMediaType => ApiErrors.UnsupportedMediaType,
-                _ => null,
-            };
-            if (fallback is not null)
-            {
-                c.ProblemDetails.Extensions.TryAdd("code", fallback.Code);
-                c.ProblemDetails.Detail ??= fallback.Title;
-            }
-        });
-        builder.Services.AddOpenApi();
-        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
+        var builder = ServiceHost.CreateBuilder(options.RpcHost, options.RpcPort, logging, k => k.Limits.MaxRequestBodySize = TxsApi.MaxBatchBody);
 
         var kv = store ?? new RocksDbStore(Path.Combine(options.DataDir, "chain"));
         Blockchain chain;
@@ -92,17 +57,7 @@ public sealed class NodeServer : IAsyncDisposable
         }
         try
         {
-            var loggerFactory = LoggerFactory.Create(l =>
-            {
-                if (logging is null)
-                {
-                    l.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information);
-                }
-                else
-                {
-                    logging(l);
-                }
-            });
+            var loggerFactory = ServiceHost.CreateLoggerFactory(logging);
             var pool = new TxPool(chain, options.MempoolCapacity);
             var tracker = new TxTracker(chain);
             var producer = new BlockProducer(chain, pool, tracker, validatorKey, TimeProvider.System, loggerFactory.CreateLogger<BlockProducer>());
@@ -118,8 +73,7 @@ public sealed class NodeServer : IAsyncDisposable
             var node = new NodeContext(chain, pool, tracker, producer, faucet, new ChainEvents(chain), options);
             builder.Services.AddSingleton(node);
             builder.Services.AddSingleton<IDisposable>(loggerFactory);
-            builder.Services.AddHealthChecks()
-                .AddCheck("consensus", () => producer.Running ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy(producer.Fault?.Message ?? "not running"), ["ready"]);
+            builder.Services.AddHealthChecks().AddCheck("consensus", () => producer.Running ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy(producer.Fault?.Message ?? "not running"), ["ready"]);
 
             var app = builder.Build();
             app.UseExceptionHandler();
@@ -150,8 +104,6 @@ public sealed class NodeServer : IAsyncDisposable
             throw;
         }
     }
-
-    private static string FormatHost(string host) => host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host;
 
     /// <summary>Stops serving, lets the consensus loop finish its block, closes storage.</summary>
     public async ValueTask DisposeAsync()

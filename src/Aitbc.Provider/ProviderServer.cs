@@ -3,6 +3,7 @@ using Aitbc.Node.Client;
 using Aitbc.Provider.Api;
 using Aitbc.Provider.Inference;
 using Aitbc.Provider.Jobs;
+using Aitbc.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -56,36 +57,12 @@ public sealed class ProviderServer : IAsyncDisposable
         Action<ILoggingBuilder>? logging = null, CancellationToken ct = default)
     {
         var clock = time ?? TimeProvider.System;
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        if (logging is null)
-        {
-            builder.Logging.AddSimpleConsole(o => o.SingleLine = true).AddFilter("Microsoft", LogLevel.Warning);
-        }
-        else
-        {
-            logging(builder.Logging);
-        }
-        builder.WebHost.UseKestrel(k => k.AddServerHeader = false);
-        builder.WebHost.UseUrls($"http://{(options.Host.Contains(':', StringComparison.Ordinal) ? $"[{options.Host}]" : options.Host)}:{options.Port}");
-        builder.Services.AddProblemDetails();
-        builder.Services.AddOpenApi();
-        builder.Services.AddHealthChecks();
+        var builder = ServiceHost.CreateBuilder(options.Host, options.Port, logging);
         var nodeHttp = new HttpClient { BaseAddress = new Uri(options.Node), Timeout = TimeSpan.FromSeconds(60) };
         var coordinatorHttp = new HttpClient(new SigningHandler(signer.Address, signer.SignRequestAsync, clock)) { BaseAddress = new Uri(options.Coordinator), Timeout = TimeSpan.FromSeconds(60) };
         var node = new NodeClient(nodeHttp);
         var nonces = new NonceSequencer(node, signer.Address);
-        var loggers = LoggerFactory.Create(l =>
-        {
-            if (logging is null)
-            {
-                l.AddSimpleConsole(o => o.SingleLine = true);
-            }
-            else
-            {
-                logging(l);
-            }
-        });
+        var loggers = ServiceHost.CreateLoggerFactory(logging);
         var runner = new JobRunner(backend, node, nonces, signer, options, clock, loggers.CreateLogger<JobRunner>());
         var link = new CoordinatorLink(runner, coordinatorHttp, signer, options, clock, loggers.CreateLogger<CoordinatorLink>());
         var ctx = new ProviderContext(runner, link, options, backend.Name, clock);

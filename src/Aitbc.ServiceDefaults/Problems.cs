@@ -15,6 +15,8 @@ public static class CommonErrors
     public static readonly ApiError PayloadTooLarge = new("payload_too_large", 413, "The request body is too large.");
     public static readonly ApiError UnsupportedMediaType = new("unsupported_media_type", 415, "Send application/json.");
     public static readonly ApiError Unauthorized = new("unauthorized", 401, "The request is not authenticated.");
+    public static readonly ApiError InvalidParameter = new("invalid_parameter", 400, "A query parameter is out of range.");
+    public static readonly ApiError NotFound = new("not_found", 404, "Nothing is known by that key.");
 }
 
 /// <summary>Maps the error catalogue to RFC 9457 problem details, in one place.</summary>

@@ -3,6 +3,7 @@ using Aitbc.Node.Client;
 using Aitbc.Wallet.Api;
 using Aitbc.Wallet.Audit;
 using Aitbc.Wallet.Keystore;
+using Aitbc.ServiceDefaults;
 using Aitbc.Wallet.Signing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -62,22 +63,7 @@ public sealed class WalletServer : IAsyncDisposable
         var ctx = new WalletContext(keystore, signer, audit, node, options);
         var cookie = new CookieAuth(options.CookiePath);
 
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        if (logging is null)
-        {
-            builder.Logging.AddSimpleConsole(o => o.SingleLine = true).AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        }
-        else
-        {
-            logging(builder.Logging);
-        }
-        builder.WebHost.UseKestrel(k => k.AddServerHeader = false);
-        builder.WebHost.UseUrls($"http://{(ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip.ToString())}:{options.Port}");
-        builder.Services.AddProblemDetails();
-        builder.Services.AddOpenApi();
-        builder.Services.AddHealthChecks();
-        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
+        var builder = ServiceHost.CreateBuilder(ip.ToString(), options.Port, logging);
         builder.Services.AddSingleton(ctx);
 
         var app = builder.Build();

@@ -162,15 +162,10 @@ internal static class JobsApi
 
     private static async Task<IResult> Cancel(string id, HttpContext http, CoordinatorDb db, MarketClock clock, JobEvents events)
     {
-        var signer = SignedRequests.Of(http).Signer.ToString();
-        var job = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, http.RequestAborted);
+        var (job, refusal) = await JobOfAsync(db, id, SignedRequests.Of(http).Signer, j => j.Client, "only the job's client may cancel it", http.RequestAborted);
         if (job is null)
         {
-            return Problems.Of(MarketErrors.JobNotFound, $"no job '{id}'");
-        }
-        if (job.Client != signer)
-        {
-            return Problems.Of(MarketErrors.NotYourJob, "only the job's client may cancel it");
+            return refusal!;
         }
         var now = clock.NowMs;
         // Not once dispatched: the provider may already be at work and settle for it, and then the result must be delivered.
@@ -188,17 +183,23 @@ internal static class JobsApi
         return TypedResults.Ok(new { jobId = id, state = JobStates.Canceled, refund = refundNote });
     }
 
+    /// <summary>The job, if it exists and the signer is its given party; else the problem to answer.</summary>
+    private static async Task<(JobEntity? Job, IResult? Refusal)> JobOfAsync(CoordinatorDb db, string id, Address signer, Func<JobEntity, string> party,
+        string notYours, CancellationToken ct)
+    {
+        var job = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, ct);
+        return job is null ? (null, Problems.Of(MarketErrors.JobNotFound, $"no job '{id}'"))
+            : party(job) != signer.ToString() ? (null, Problems.Of(MarketErrors.NotYourJob, notYours))
+            : (job, null);
+    }
+
     private static async Task<IResult> PostResult(string id, HttpContext http, CoordinatorDb db, MarketClock clock, JobEvents events)
     {
         var signed = SignedRequests.Of(http);
-        var job = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, http.RequestAborted);
+        var (job, refusal) = await JobOfAsync(db, id, signed.Signer, j => j.Provider, "only the job's assigned provider may post its result", http.RequestAborted);
         if (job is null)
         {
-            return Problems.Of(MarketErrors.JobNotFound, $"no job '{id}'");
-        }
-        if (job.Provider != signed.Signer.ToString())
-        {
-            return Problems.Of(MarketErrors.NotYourJob, "only the job's assigned provider may post its result");
+            return refusal!;
         }
         // Dispatched too: the accept travels on the dispatch connection and may be handled after this result, which implies it.
         if (job.State is not (JobStates.Running or JobStates.Dispatched))
@@ -290,14 +291,10 @@ internal static class JobsApi
     private static async Task<IResult> PostFailure(string id, HttpContext http, CoordinatorDb db, MarketClock clock, JobEvents events)
     {
         var signed = SignedRequests.Of(http);
-        var job = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, http.RequestAborted);
+        var (job, refusal) = await JobOfAsync(db, id, signed.Signer, j => j.Provider, "only the job's assigned provider may report its failure", http.RequestAborted);
         if (job is null)
         {
-            return Problems.Of(MarketErrors.JobNotFound, $"no job '{id}'");
-        }
-        if (job.Provider != signed.Signer.ToString())
-        {
-            return Problems.Of(MarketErrors.NotYourJob, "only the job's assigned provider may report its failure");
+            return refusal!;
         }
         string reason;
         try

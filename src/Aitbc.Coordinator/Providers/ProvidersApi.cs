@@ -74,8 +74,8 @@ internal static class ProvidersApi
             provider = new ProviderEntity { Address = address, Region = "", Gpu = "", Status = ProviderStatuses.Online, RegisteredAt = now };
             db.Providers.Add(provider);
         }
-        provider.Region = (req.Region ?? "").Trim()[..Math.Min((req.Region ?? "").Trim().Length, 64)];
-        provider.Gpu = (req.Gpu ?? "").Trim()[..Math.Min((req.Gpu ?? "").Trim().Length, 128)];
+        provider.Region = Clip(req.Region, 64);
+        provider.Gpu = Clip(req.Gpu, 128);
         provider.Concurrency = req.Concurrency;
         provider.LastHeartbeat = now;
         if (provider.Status == ProviderStatuses.Suspended)
@@ -95,6 +95,13 @@ internal static class ProvidersApi
         })];
         await db.SaveChangesAsync(http.RequestAborted);
         return TypedResults.Ok(await Describe(db, provider.Address, clock, http.RequestAborted));
+    }
+
+    /// <summary>A free-text label, trimmed and cut to the column's length.</summary>
+    private static string Clip(string? text, int max)
+    {
+        var t = (text ?? "").Trim();
+        return t.Length <= max ? t : t[..max];
     }
 
     private static async Task<IResult> Heartbeat(HttpContext http, CoordinatorDb db, MarketClock clock, CoordinatorOptions options)

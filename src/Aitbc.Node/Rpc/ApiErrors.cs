@@ -20,8 +20,8 @@ public static class ApiErrors
     public static readonly ApiError MempoolFull = new("mempool_full", 503, "The mempool is full; try again shortly.");
     public static readonly ApiError InvalidAddress = new("invalid_address", 400, "The address is not valid.");
     public static readonly ApiError InvalidHash = new("invalid_hash", 400, "A hash is 64 lowercase hex characters.");
-    public static readonly ApiError InvalidParameter = new("invalid_parameter", 400, "A query parameter is out of range.");
-    public static readonly ApiError NotFound = new("not_found", 404, "Nothing is known by that key.");
+    public static readonly ApiError InvalidParameter = CommonErrors.InvalidParameter;
+    public static readonly ApiError NotFound = CommonErrors.NotFound;
     public static readonly ApiError FaucetDisabled = new("faucet_disabled", 404, "This node runs no faucet.");
     public static readonly ApiError RateLimited = new("rate_limited", 429, "Too many requests; wait and try again.");
     public static readonly ApiError PayloadTooLarge = CommonErrors.PayloadTooLarge;

@@ -78,16 +78,12 @@ internal static class SigningApi
 
     private static async Task<IResult> Sign(WalletContext ctx, string name, HttpRequest request, CancellationToken ct)
     {
-        var (body, bad) = await RequestBody.ReadAsync(request, WalletsApi.MaxBody, ct);
-        if (body is null)
+        var (doc, bad) = await ReadObjectAsync(request, ct);
+        if (doc is null)
         {
             return bad!;
         }
-        using var doc = ParseOrNull(body, out var malformed);
-        if (doc is null)
-        {
-            return malformed!;
-        }
+        using var owned = doc;
         var root = doc.RootElement;
         if (!root.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || !root.TryGetProperty("body", out var b))
         {
@@ -123,16 +119,12 @@ internal static class SigningApi
     /// <summary>The body's own fields plus fee and wait; the body is parsed by the same strict rules as on chain.</summary>
     private static async Task<IResult> SendBody(WalletContext ctx, string name, string type, HttpRequest request, CancellationToken ct)
     {
-        var (body, bad) = await RequestBody.ReadAsync(request, WalletsApi.MaxBody, ct);
-        if (body is null)
+        var (doc, bad) = await ReadObjectAsync(request, ct);
+        if (doc is null)
         {
             return bad!;
         }
-        using var doc = ParseOrNull(body, out var malformed);
-        if (doc is null)
-        {
-            return malformed!;
-        }
+        using var owned = doc;
         var (env, envError) = ReadEnvelope(doc.RootElement, null);
         if (env is null)
         {
@@ -166,24 +158,28 @@ internal static class SigningApi
         }
     }
 
-    private static JsonDocument? ParseOrNull(byte[] body, out IResult? error)
+    /// <summary>The request's body as a JSON object, or the problem to answer.</summary>
+    private static async Task<(JsonDocument? Doc, IResult? Error)> ReadObjectAsync(HttpRequest request, CancellationToken ct)
     {
+        var (body, bad) = await RequestBody.ReadAsync(request, WalletsApi.MaxBody, ct);
+        if (body is null)
+        {
+            return (null, bad);
+        }
         try
         {
             var doc = JsonDocument.Parse(body);
             if (doc.RootElement.ValueKind == JsonValueKind.Object)
             {
-                error = null;
-                return doc;
+                return (doc, null);
             }
             doc.Dispose();
-            error = Problems.Of(CommonErrors.MalformedRequest, "the body must be a JSON object");
+            return (null, Problems.Of(CommonErrors.MalformedRequest, "the body must be a JSON object"));
         }
         catch (JsonException e)
         {
-            error = Problems.Of(CommonErrors.MalformedRequest, $"malformed JSON: {e.Message}");
+            return (null, Problems.Of(CommonErrors.MalformedRequest, $"malformed JSON: {e.Message}"));
         }
-        return null;
     }
 
     private static (Envelope?, IResult?) ReadEnvelope(JsonElement root, string[]? allowed)

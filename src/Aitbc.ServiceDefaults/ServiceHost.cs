@@ -1,0 +1,64 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Aitbc.ServiceDefaults;
+
+/// <summary>
+/// What every service's web host shares: logging (single-line console, or the caller's), Kestrel on
+/// one address without a server header, problem details (with a <c>code</c> also for the problems the
+/// framework writes by itself), OpenAPI, health checks, and JSON that leaves out nulls.
+/// </summary>
+public static class ServiceHost
+{
+    public static WebApplicationBuilder CreateBuilder(string host, int port, Action<ILoggingBuilder>? logging, Action<KestrelServerOptions>? kestrel = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        ConfigureLogging(builder.Logging, logging);
+        builder.WebHost.UseKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            kestrel?.Invoke(k);
+        });
+        builder.WebHost.UseUrls($"http://{(host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host)}:{port}");
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
+        {
+            var fallback = c.ProblemDetails.Status switch
+            {
+                StatusCodes.Status400BadRequest => CommonErrors.InvalidParameter,
+                StatusCodes.Status404NotFound => CommonErrors.NotFound,
+                StatusCodes.Status413PayloadTooLarge => CommonErrors.PayloadTooLarge,
+                StatusCodes.Status415UnsupportedMediaType => CommonErrors.UnsupportedMediaType,
+                _ => null,
+            };
+            if (fallback is not null)
+            {
+                c.ProblemDetails.Extensions.TryAdd("code", fallback.Code);
+                c.ProblemDetails.Detail ??= fallback.Title;
+            }
+        });
+        builder.Services.AddOpenApi();
+        builder.Services.AddHealthChecks();
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
+        return builder;
+    }
+
+    /// <summary>Loggers for parts made before the host is built, configured as the host's are.</summary>
+    public static ILoggerFactory CreateLoggerFactory(Action<ILoggingBuilder>? logging) => LoggerFactory.Create(l => ConfigureLogging(l, logging));
+
+    private static void ConfigureLogging(ILoggingBuilder builder, Action<ILoggingBuilder>? logging)
+    {
+        if (logging is null)
+        {
+            builder.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information).AddFilter("Microsoft", LogLevel.Warning);
+        }
+        else
+        {
+            logging(builder);
+        }
+    }
+}
