@@ -28,24 +28,7 @@ public sealed partial class CoordinatorProcess : IAsyncDisposable
     }
 
     /// <summary>Path of the coordinator executable built beside this test assembly's configuration.</summary>
-    public static string Executable
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Aitbc.slnx")))
-            {
-                dir = dir.Parent;
-            }
-            if (dir is null)
-            {
-                throw new InvalidOperationException("The repository root (Aitbc.slnx) is not above the test assembly.");
-            }
-            var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // bin/<Configuration>/net10.0/
-            var path = Path.Combine(dir.FullName, "src", "Aitbc.Coordinator.Host", "bin", configuration, "net10.0", "aitbc-coordinator.dll");
-            return File.Exists(path) ? path : throw new FileNotFoundException("Build src/Aitbc.Coordinator.Host first.", path);
-        }
-    }
+    public static string Executable => Aitbc.Testing.BuiltExecutable.Of("Aitbc.Coordinator.Host", "aitbc-coordinator");
 
     /// <summary>Starts <c>dotnet aitbc-coordinator.dll</c> with these flags and <c>--port 0</c>; returns once it is ready (database and chain).</summary>
     public static async Task<CoordinatorProcess> StartAsync(params string[] args)

@@ -36,21 +36,7 @@ public sealed class NodeProcess : IAsyncDisposable
     public static string Executable => ExecutableOf("Aitbc.Node.Host", "aitbc-node");
 
     /// <summary>Path of a project's executable, built in the same configuration as this test assembly.</summary>
-    public static string ExecutableOf(string project, string assembly)
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Aitbc.slnx")))
-        {
-            dir = dir.Parent;
-        }
-        if (dir is null)
-        {
-            throw new InvalidOperationException("The repository root (Aitbc.slnx) is not above the test assembly.");
-        }
-        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // bin/<Configuration>/net10.0/
-        var path = Path.Combine(dir.FullName, "src", project, "bin", configuration, "net10.0", assembly + ".dll");
-        return File.Exists(path) ? path : throw new FileNotFoundException($"Build src/{project} first.", path);
-    }
+    public static string ExecutableOf(string project, string assembly) => Aitbc.Testing.BuiltExecutable.Of(project, assembly);
 
     public static int FreePort()
     {

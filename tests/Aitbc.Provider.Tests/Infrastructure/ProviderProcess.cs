@@ -35,24 +35,7 @@ public sealed class ProviderProcess : IAsyncDisposable
     }
 
     /// <summary>Path of the provider executable built beside this test assembly's configuration.</summary>
-    public static string Executable
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Aitbc.slnx")))
-            {
-                dir = dir.Parent;
-            }
-            if (dir is null)
-            {
-                throw new InvalidOperationException("The repository root (Aitbc.slnx) is not above the test assembly.");
-            }
-            var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // bin/<Configuration>/net10.0/
-            var path = Path.Combine(dir.FullName, "src", "Aitbc.Provider.Host", "bin", configuration, "net10.0", "aitbc-ai-serve.dll");
-            return File.Exists(path) ? path : throw new FileNotFoundException("Build src/Aitbc.Provider.Host first.", path);
-        }
-    }
+    public static string Executable => Aitbc.Testing.BuiltExecutable.Of("Aitbc.Provider.Host", "aitbc-ai-serve");
 
     /// <summary>Creates a keystore with a new provider key in <paramref name="dir"/>, starts the daemon, and returns once it has registered.</summary>
     public static async Task<ProviderProcess> StartAsync(string dir, Market market, OllamaStandIn standIn, IReadOnlyDictionary<string, string> settings)
