@@ -63,7 +63,10 @@ internal sealed class CoordinatorBenchmark(BenchOptions options, TextWriter prog
             {
                 results.Add(await RunDatabaseAsync(database, dir, node.RpcUri, nodeClient, submitters, payers, ct));
             }
-            return new BenchResult(options, Environment.ProcessorCount, loadAtStart, Stats.LoadAverage(), results);
+            // The ceiling, measured in the same run with the same load, answering as many bytes as the coordinator did.
+            var floor = await KestrelFloor.RunAsync(submitters, Models(), results.Max(r => r.Submit.AnswerBytes), options, progress, ct);
+            progress.WriteLine($"  {floor.PerSecond:0} requests/s, p50 {floor.P50Ms:0.0} ms, p99 {floor.P99Ms:0.0} ms; load average {Stats.LoadAverage()}");
+            return new BenchResult(options, Environment.ProcessorCount, loadAtStart, Stats.LoadAverage(), results, floor);
         }
         finally
         {
@@ -107,7 +110,7 @@ internal sealed class CoordinatorBenchmark(BenchOptions options, TextWriter prog
             }, logging: Quiet, ct: ct);
             await WaitReadyAsync(coordinator.Uri, ct);
 
-            var models = Enumerable.Range(0, options.Models).Select(m => $"bench/model-{m}").ToArray();
+            var models = Models();
             var providers = new List<BenchProvider>();
             try
             {
@@ -150,6 +153,8 @@ internal sealed class CoordinatorBenchmark(BenchOptions options, TextWriter prog
             }
         }
     }
+
+    private string[] Models() => [.. Enumerable.Range(0, options.Models).Select(m => $"bench/model-{m}")];
 
     /// <summary>Ready means the database answers and the follower holds the node's escrow stream.</summary>
     private static async Task WaitReadyAsync(Uri coordinator, CancellationToken ct)

@@ -11,7 +11,7 @@ namespace Aitbc.Bench.Coordinator;
 /// <summary>What one database's submission phase measured.</summary>
 internal sealed record SubmitFigures(
     int Connections, double Seconds, long Created, double PerSecond, double P50Ms, double P90Ms, double P99Ms, double MaxMs,
-    double CpuUsPerSubmission, IReadOnlyDictionary<string, long> Refused, bool RanOut);
+    double CpuUsPerSubmission, IReadOnlyDictionary<string, long> Refused, bool RanOut, int AnswerBytes);
 
 /// <summary>
 /// The submission load: one HTTP/1.1 connection per client key (its own <see cref="SigningHandler"/>, so every request is
@@ -20,8 +20,9 @@ internal sealed record SubmitFigures(
 /// </summary>
 internal static class SubmitLoad
 {
+    /// <param name="reuseBodies">Send the bodies round again when they run out (for a server that neither remembers keys nor creates jobs).</param>
     public static async Task<SubmitFigures> RunAsync(Uri coordinator, Ed25519Key[] clients, string[] models, int maxTokens, BenchOptions o, TextWriter progress,
-        CancellationToken ct)
+        CancellationToken ct, bool reuseBodies = false)
     {
         var perConnection = (int)Math.Ceiling((double)o.MaxRate * (o.Warmup + o.Seconds) / clients.Length);
         var run = Guid.NewGuid().ToString("N")[..8];
@@ -42,6 +43,7 @@ internal static class SubmitLoad
             var latencies = new List<double>[clients.Length];
             var created = new long[clients.Length];
             var ranOut = 0;
+            var answerBytes = 0;
             var clock = Stopwatch.StartNew();
             var windowStart = TimeSpan.FromSeconds(o.Warmup);
             var windowEnd = TimeSpan.FromSeconds(o.Warmup + o.Seconds);
@@ -57,14 +59,14 @@ internal static class SubmitLoad
             await Task.WhenAll(Enumerable.Range(0, clients.Length).Select(c => Task.Run(async () =>
             {
                 var mine = latencies[c] = new List<double>(perConnection);
-                for (var i = 0; i < perConnection; i++)
+                for (var i = 0; reuseBodies || i < perConnection; i++)
                 {
                     var started = clock.Elapsed;
                     if (started >= windowEnd)
                     {
                         return;
                     }
-                    using var content = new ByteArrayContent(bodies[c][i]);
+                    using var content = new ByteArrayContent(bodies[c][i % perConnection]);
                     content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
                     using var response = await http[c].PostAsync(new Uri("/v1/jobs", UriKind.Relative), content, ct);
                     var text = await response.Content.ReadAsStringAsync(ct);
@@ -74,6 +76,7 @@ internal static class SubmitLoad
                     {
                         if (inWindow)
                         {
+                            answerBytes = Math.Max(answerBytes, Encoding.UTF8.GetByteCount(text));
                             mine.Add((finished - started).TotalMilliseconds);
                             created[c]++;
                         }
@@ -93,7 +96,7 @@ internal static class SubmitLoad
                 throw new InvalidOperationException($"no job was created in the window; refusals: {string.Join(", ", refused.Select(r => $"{r.Key} ×{r.Value}"))}");
             }
             return new SubmitFigures(clients.Length, o.Seconds, total, total / (double)o.Seconds, Stats.Percentile(all, 50), Stats.Percentile(all, 90),
-                Stats.Percentile(all, 99), all[^1], cpu.TotalMicroseconds / total, new Dictionary<string, long>(refused), ranOut == 1);
+                Stats.Percentile(all, 99), all[^1], cpu.TotalMicroseconds / total, new Dictionary<string, long>(refused), ranOut == 1, answerBytes);
         }
         finally
         {

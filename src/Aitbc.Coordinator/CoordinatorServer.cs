@@ -59,6 +59,9 @@ public sealed class CoordinatorServer : IAsyncDisposable
         }
         services.AddSingleton(new HttpClient { BaseAddress = new Uri(options.Node), Timeout = TimeSpan.FromSeconds(30) });
         services.AddSingleton(sp => new NodeClient(sp.GetRequiredService<HttpClient>()));
+        services.AddSingleton<MarketBook>();
+        services.AddSingleton<JobWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<JobWriter>());
         services.AddSingleton<JobEvents>();
         services.AddSingleton<ProviderRecordCache>();
         services.AddSingleton<ProviderConnections>();

@@ -16,7 +16,9 @@ public static class ServiceHost
 {
     public static WebApplicationBuilder CreateBuilder(string host, int port, Action<ILoggingBuilder>? logging, Action<KestrelServerOptions>? kestrel = null)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        // Settings come from HostConfiguration, not the host's appsettings: nothing watches the working folder for
+        // changes (a watcher there wakes on every write to a database file below it).
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.ClearProviders();
         ConfigureLogging(builder.Logging, logging);
         builder.WebHost.UseKestrel(k =>

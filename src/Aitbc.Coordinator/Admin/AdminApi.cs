@@ -49,10 +49,15 @@ internal static class AdminApi
         return TypedResults.Ok(jobs.Select(JobsApi.JobDto.From).ToList());
     }
 
-    private static async Task<IResult> Suspend(string address, CoordinatorDb db, CancellationToken ct) =>
-        await db.Providers.Where(p => p.Address == address).ExecuteUpdateAsync(s => s.SetProperty(p => p.Status, ProviderStatuses.Suspended), ct) == 1
-            ? TypedResults.NoContent()
-            : Problems.Of(MarketErrors.UnknownProvider, $"{address} is not registered");
+    private static async Task<IResult> Suspend(string address, CoordinatorDb db, MarketBook book, CancellationToken ct)
+    {
+        if (await db.Providers.Where(p => p.Address == address).ExecuteUpdateAsync(s => s.SetProperty(p => p.Status, ProviderStatuses.Suspended), ct) == 0)
+        {
+            return Problems.Of(MarketErrors.UnknownProvider, $"{address} is not registered");
+        }
+        book.Invalidate();
+        return TypedResults.NoContent();
+    }
 
     private static async Task<IResult> Resume(string address, CoordinatorDb db, CancellationToken ct) =>
         await db.Providers.Where(p => p.Address == address && p.Status == ProviderStatuses.Suspended)

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Threading.Channels;
+using Aitbc.Coordinator.Data;
 
 namespace Aitbc.Coordinator.Jobs;
 
@@ -10,8 +11,10 @@ public sealed record JobEvent(string Name, string Data);
 /// <summary>
 /// Fans a job's events (state changes, streamed tokens) out to its SSE listeners on this instance.
 /// Never blocks the publisher: a listener that falls behind loses tokens, not state (state is re-read from the database).
+/// Every state change on this instance passes here, so a change of a job's hold on its provider's capacity (funded,
+/// or finished) also tells the market book.
 /// </summary>
-internal sealed class JobEvents
+internal sealed class JobEvents(MarketBook book)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly ConcurrentDictionary<string, ImmutableListeners> _byJob = new(StringComparer.Ordinal);
@@ -37,20 +40,31 @@ internal sealed class JobEvents
         }
     }
 
-    public void State(string jobId, string state, string? reason = null) =>
-        Publish(jobId, new JobEvent("state", JsonSerializer.Serialize(new { jobId, state, reason }, Json)));
+    public void State(string jobId, string state, string? reason = null)
+    {
+        if (state == JobStates.Funded || JobStates.IsFinal(state))
+        {
+            book.Invalidate();
+        }
+        if (_byJob.TryGetValue(jobId, out var l))
+        {
+            Publish(l, new JobEvent("state", JsonSerializer.Serialize(new { jobId, state, reason }, Json)));
+        }
+    }
 
-    public void Token(string jobId, string text) =>
-        Publish(jobId, new JobEvent("token", JsonSerializer.Serialize(new { jobId, text }, Json)));
-
-    private void Publish(string jobId, JobEvent e)
+    public void Token(string jobId, string text)
     {
         if (_byJob.TryGetValue(jobId, out var l))
         {
-            foreach (var ch in l.Items)
-            {
-                ch.Writer.TryWrite(e);
-            }
+            Publish(l, new JobEvent("token", JsonSerializer.Serialize(new { jobId, text }, Json)));
+        }
+    }
+
+    private static void Publish(ImmutableListeners listeners, JobEvent e)
+    {
+        foreach (var ch in listeners.Items)
+        {
+            ch.Writer.TryWrite(e);
         }
     }
 }

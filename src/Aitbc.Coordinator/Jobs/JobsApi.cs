@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Aitbc.Coordinator.Jobs;
 
@@ -50,8 +51,8 @@ internal static class JobsApi
             new EscrowLockDto(TxTypes.EscrowLock, new EscrowLockBodyDto(j.Id, j.Provider, new Amount((ulong)j.Amount), j.ExpiresAt)));
     }
 
-    private static async Task<IResult> Submit(HttpContext http, CoordinatorDb db, MarketClock clock, CoordinatorOptions options, JobEvents events,
-        ProviderRecordCache records)
+    private static async Task<IResult> Submit(HttpContext http, MarketBook book, JobWriter writer, MarketClock clock, CoordinatorOptions options,
+        JobEvents events, ProviderRecordCache records)
     {
         var signed = SignedRequests.Of(http);
         var client = signed.Signer.ToString();
@@ -60,82 +61,89 @@ internal static class JobsApi
         {
             return Problems.Of(MarketErrors.InvalidJob, invalid);
         }
-        var existing = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Client == client && j.IdempotencyKey == request.IdempotencyKey, http.RequestAborted);
-        if (existing is not null)
-        {
-            return TypedResults.Ok(JobDto.From(existing));
-        }
+        // The database is read only off the common path: the offers come from the market book, and a repeated
+        // idempotency key is found by the insert itself.
+        CoordinatorDb Db() => http.RequestServices.GetRequiredService<CoordinatorDb>();
         var now = clock.NowMs;
-        var offers = await Matching.LiveOffersAsync(db, request.Model, now, http.RequestAborted);
-        if (offers.Count == 0)
+        var (best, refusal) = await MatchAsync(request, book, records, now, Db, http.RequestAborted);
+        if (best is null)
         {
-            var known = await db.Offers.AnyAsync(o => o.Model == request.Model, http.RequestAborted);
-            return Problems.Of(MarketErrors.NoProvider, known
-                ? $"every provider of '{request.Model}' is offline or its offer expired; try again later"
-                : $"no provider offers '{request.Model}' (GET /v1/models lists what is offered)");
+            return await ExistingAsync(Db(), client, request.IdempotencyKey, http.RequestAborted) is { } earlier ? TypedResults.Ok(JobDto.From(earlier)) : refusal!;
         }
-        var priced = offers.Select(o => (Offer: o, Quote: Pricing.Cost(request.InputTokenBound, request.MaxTokens, new Amount((ulong)o.Offer.PriceIn), new Amount((ulong)o.Offer.PriceOut))))
-            .Where(x => x.Quote is not null).ToList();
-        var withCapacity = priced.Where(x => x.Offer.FreeCapacity > 0).ToList();
-        if (withCapacity.Count == 0)
-        {
-            return Problems.Of(MarketErrors.NoProvider, $"every provider of '{request.Model}' is at full capacity; try again shortly");
-        }
-        var affordable = withCapacity.Where(x => x.Quote!.Value <= request.MaxPrice).ToList();
-        if (affordable.Count == 0)
-        {
-            var cheapest = withCapacity.Min(x => x.Quote!.Value);
-            return Problems.Of(MarketErrors.NoProvider,
-                $"the cheapest quote for '{request.Model}' ({request.InputTokenBound} input tokens at most, {request.MaxTokens} output) is {cheapest} base units, over maxPrice {request.MaxPrice}",
-                new Dictionary<string, object?> { ["cheapestQuote"] = cheapest.ToString() });
-        }
-        // The record only breaks ties of price, so it is read only for the cheapest offers.
-        var cheapestQuote = affordable.Min(x => x.Quote!.Value.Units);
-        var tied = affordable.Where(x => x.Quote!.Value.Units == cheapestQuote).ToList();
-        var scores = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var address in tied.Select(a => a.Offer.Provider.Address).Distinct())
-        {
-            scores[address] = tied.Count == 1 ? 0 : (await records.GetAsync(db, address, http.RequestAborted)).Score;
-        }
-        var best = tied.OrderByDescending(x => scores[x.Offer.Provider.Address])
-            .ThenBy(x => x.Offer.Provider.Address, StringComparer.Ordinal).First();
+        var (offer, quote) = best.Value;
         var job = new JobEntity
         {
             Id = "job-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
             Client = client,
             IdempotencyKey = request.IdempotencyKey,
-            Provider = best.Offer.Provider.Address,
+            Provider = offer.Provider.Address,
             Model = request.Model,
-            ModelDigest = best.Offer.Offer.ModelDigest,
+            ModelDigest = offer.Offer.ModelDigest,
             Input = request.InputJson,
             MaxTokens = request.MaxTokens,
             InputTokenBound = request.InputTokenBound,
-            PriceIn = best.Offer.Offer.PriceIn,
-            PriceOut = best.Offer.Offer.PriceOut,
-            Amount = (long)best.Quote!.Value.Units,
+            PriceIn = offer.Offer.PriceIn,
+            PriceOut = offer.Offer.PriceOut,
+            Amount = (long)quote.Units,
             PaymentDeadline = now + (options.PaymentWindowSeconds * 1000L),
             ExpiresAt = now + ((options.PaymentWindowSeconds + options.JobTimeoutSeconds) * 1000L),
             State = JobStates.AwaitingPayment,
             CreatedAt = now,
         };
-        db.Jobs.Add(job);
-        try
+        if (!await writer.InsertAsync(job, http.RequestAborted))
         {
-            await db.SaveChangesAsync(http.RequestAborted);
-        }
-        catch (DbUpdateException)
-        {
-            // The same idempotency key raced in on another request: answer with the job that won.
-            db.ChangeTracker.Clear();
-            var winner = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Client == client && j.IdempotencyKey == request.IdempotencyKey, http.RequestAborted);
-            if (winner is null)
-            {
-                throw;
-            }
-            return TypedResults.Ok(JobDto.From(winner));
+            // The key was taken first (an earlier request, or one racing this): answer with that job.
+            return TypedResults.Ok(JobDto.From(await ExistingAsync(Db(), client, request.IdempotencyKey, http.RequestAborted)
+                ?? throw new InvalidOperationException("a job's idempotency key is taken but its job cannot be read")));
         }
         events.State(job.Id, job.State);
         return TypedResults.Created($"/v1/jobs/{job.Id}", JobDto.From(job));
+    }
+
+    private static Task<JobEntity?> ExistingAsync(CoordinatorDb db, string client, string key, CancellationToken ct) =>
+        db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Client == client && j.IdempotencyKey == key, ct);
+
+    /// <summary>
+    /// Matching: capable (offers the model), online, free capacity, quote within the client's maximum; the cheapest
+    /// quote, then the best record, then the address. Else the problem saying why no provider can serve it.
+    /// </summary>
+    private static async Task<((LiveOffer Offer, Amount Quote)? Best, IResult? Refusal)> MatchAsync(JobRequest request, MarketBook book,
+        ProviderRecordCache records, long now, Func<CoordinatorDb> db, CancellationToken ct)
+    {
+        var offers = await book.OffersAsync(request.Model, now, ct);
+        if (offers.Count == 0)
+        {
+            var known = await db().Offers.AnyAsync(o => o.Model == request.Model, ct);
+            return (null, Problems.Of(MarketErrors.NoProvider, known
+                ? $"every provider of '{request.Model}' is offline or its offer expired; try again later"
+                : $"no provider offers '{request.Model}' (GET /v1/models lists what is offered)"));
+        }
+        var withCapacity = offers.Where(o => o.FreeCapacity > 0)
+            .Select(o => (Offer: o, Quote: Pricing.Cost(request.InputTokenBound, request.MaxTokens, new Amount((ulong)o.Offer.PriceIn), new Amount((ulong)o.Offer.PriceOut))))
+            .Where(x => x.Quote is not null).Select(x => (x.Offer, Quote: x.Quote!.Value)).ToList();
+        if (withCapacity.Count == 0)
+        {
+            return (null, Problems.Of(MarketErrors.NoProvider, $"every provider of '{request.Model}' is at full capacity; try again shortly"));
+        }
+        var cheapest = withCapacity.Min(x => x.Quote);
+        if (cheapest > request.MaxPrice)
+        {
+            return (null, Problems.Of(MarketErrors.NoProvider,
+                $"the cheapest quote for '{request.Model}' ({request.InputTokenBound} input tokens at most, {request.MaxTokens} output) is {cheapest} base units, over maxPrice {request.MaxPrice}",
+                new Dictionary<string, object?> { ["cheapestQuote"] = cheapest.ToString() }));
+        }
+        // The record only breaks ties of price, so it is read only for the cheapest offers.
+        var tied = withCapacity.Where(x => x.Quote == cheapest).ToList();
+        if (tied.Count == 1)
+        {
+            return (tied[0], null);
+        }
+        var scores = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var address in tied.Select(a => a.Offer.Provider.Address).Distinct())
+        {
+            scores[address] = (await records.GetAsync(address, ct)).Score;
+        }
+        return (tied.OrderByDescending(x => scores[x.Offer.Provider.Address]).ThenBy(x => x.Offer.Provider.Address, StringComparer.Ordinal).First(), null);
     }
 
     private static async Task<IResult> Get(string id, CoordinatorDb db, CancellationToken ct) =>

@@ -14,7 +14,7 @@ namespace Aitbc.Coordinator.Jobs;
 /// escrow's expiry, and dispatches funded jobs whose provider is connected here. Every change is a
 /// conditional update, so instances sharing a database never fight over a job.
 /// </summary>
-internal sealed partial class Sweeper(IServiceScopeFactory scopes, Dispatcher dispatcher, ProviderConnections connections, JobEvents events,
+internal sealed partial class Sweeper(IServiceScopeFactory scopes, Dispatcher dispatcher, ProviderConnections connections, JobEvents events, MarketBook book,
     MarketClock clock, CoordinatorOptions options, ILogger<Sweeper> log) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(500);
@@ -43,8 +43,11 @@ internal sealed partial class Sweeper(IServiceScopeFactory scopes, Dispatcher di
         {
             var db = scope.ServiceProvider.GetRequiredService<CoordinatorDb>();
             var silentSince = now - (options.HeartbeatTimeoutSeconds * 1000L);
-            await db.Providers.Where(p => p.Status == ProviderStatuses.Online && p.LastHeartbeat < silentSince)
-                .ExecuteUpdateAsync(s => s.SetProperty(p => p.Status, ProviderStatuses.Offline), ct);
+            if (await db.Providers.Where(p => p.Status == ProviderStatuses.Online && p.LastHeartbeat < silentSince)
+                .ExecuteUpdateAsync(s => s.SetProperty(p => p.Status, ProviderStatuses.Offline), ct) > 0)
+            {
+                book.Invalidate();
+            }
             await db.Offers.Where(o => o.ExpiresAt <= now).ExecuteDeleteAsync(ct);
 
             await FailAsync(db, db.Jobs.Where(j => j.State == JobStates.AwaitingPayment && j.PaymentDeadline < now), JobStates.Expired, "unfunded",

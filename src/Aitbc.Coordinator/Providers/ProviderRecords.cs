@@ -1,5 +1,6 @@
 using Aitbc.Coordinator.Data;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Aitbc.Coordinator.Providers;
 
@@ -18,19 +19,20 @@ public sealed record ProviderRecord(int Completed, int Failed, int TimedOut, dou
 /// Records for ordering offers of equal price, recomputed at most every few seconds per provider: a
 /// record reads every finished job of its provider, too much for every submission.
 /// </summary>
-internal sealed class ProviderRecordCache(MarketClock clock)
+internal sealed class ProviderRecordCache(IServiceScopeFactory scopes, MarketClock clock)
 {
     private const long MaxAgeMs = 5_000;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (ProviderRecord Record, long At)> _records = new(StringComparer.Ordinal);
 
-    public async Task<ProviderRecord> GetAsync(CoordinatorDb db, string provider, CancellationToken ct)
+    public async Task<ProviderRecord> GetAsync(string provider, CancellationToken ct)
     {
         var now = clock.NowMs;
         if (_records.TryGetValue(provider, out var cached) && now - cached.At < MaxAgeMs)
         {
             return cached.Record;
         }
-        var record = await ProviderRecords.ForAsync(db, provider, ct);
+        await using var scope = scopes.CreateAsyncScope();
+        var record = await ProviderRecords.ForAsync(scope.ServiceProvider.GetRequiredService<CoordinatorDb>(), provider, ct);
         _records[provider] = (record, now);
         return record;
     }

@@ -31,7 +31,7 @@ internal static class ProvidersApi
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow };
 
-    private static async Task<IResult> Register(HttpContext http, CoordinatorDb db, MarketClock clock, CoordinatorOptions options)
+    private static async Task<IResult> Register(HttpContext http, CoordinatorDb db, MarketBook book, MarketClock clock, CoordinatorOptions options)
     {
         var signed = SignedRequests.Of(http);
         RegisterRequest? req;
@@ -94,6 +94,7 @@ internal static class ProvidersApi
             ExpiresAt = now + (options.OfferTtlSeconds * 1000L),
         })];
         await db.SaveChangesAsync(http.RequestAborted);
+        book.Invalidate();
         return TypedResults.Ok(await Describe(db, provider.Address, clock, http.RequestAborted));
     }
 
@@ -104,7 +105,7 @@ internal static class ProvidersApi
         return t.Length <= max ? t : t[..max];
     }
 
-    private static async Task<IResult> Heartbeat(HttpContext http, CoordinatorDb db, MarketClock clock, CoordinatorOptions options)
+    private static async Task<IResult> Heartbeat(HttpContext http, CoordinatorDb db, MarketBook book, MarketClock clock, CoordinatorOptions options)
     {
         var address = SignedRequests.Of(http).Signer.ToString();
         var now = clock.NowMs;
@@ -121,15 +122,17 @@ internal static class ProvidersApi
         }
         await db.Offers.Where(o => o.ProviderAddress == address)
             .ExecuteUpdateAsync(s => s.SetProperty(o => o.ExpiresAt, now + (options.OfferTtlSeconds * 1000L)), http.RequestAborted);
+        book.Invalidate();
         return TypedResults.Ok(new { address, status = ProviderStatuses.Online, nextHeartbeatWithinSeconds = options.HeartbeatTimeoutSeconds });
     }
 
-    private static async Task<IResult> Deregister(HttpContext http, CoordinatorDb db)
+    private static async Task<IResult> Deregister(HttpContext http, CoordinatorDb db, MarketBook book)
     {
         var address = SignedRequests.Of(http).Signer.ToString();
         await db.Offers.Where(o => o.ProviderAddress == address).ExecuteDeleteAsync(http.RequestAborted);
         var updated = await db.Providers.Where(p => p.Address == address)
             .ExecuteUpdateAsync(s => s.SetProperty(p => p.Status, ProviderStatuses.Deregistered), http.RequestAborted);
+        book.Invalidate();
         return updated == 0 ? Problems.Of(MarketErrors.UnknownProvider, $"{address} is not registered") : TypedResults.NoContent();
     }
 
@@ -166,9 +169,9 @@ internal static class ProvidersApi
     public sealed record CatalogModel(string Model, IReadOnlyList<string> Digests, Amount MinPriceIn, Amount MaxPriceIn, Amount MinPriceOut, Amount MaxPriceOut,
         int FreeCapacity, IReadOnlyList<CatalogProvider> Providers);
 
-    private static async Task<IResult> Catalog(CoordinatorDb db, MarketClock clock, CancellationToken ct)
+    private static async Task<IResult> Catalog(MarketBook book, MarketClock clock, CancellationToken ct)
     {
-        var live = await Matching.LiveOffersAsync(db, null, clock.NowMs, ct);
+        var live = await book.OffersAsync(null, clock.NowMs, ct);
         var models = live.GroupBy(o => o.Offer.Model, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => new CatalogModel(
             g.Key,
             [.. g.Select(o => o.Offer.ModelDigest).Distinct(StringComparer.Ordinal)],

@@ -258,6 +258,20 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
         Assert.NotEqual(Id(first), Id(theirs));
     }
 
+    [Fact]
+    public async Task Concurrent_submissions_with_one_idempotency_key_create_one_job()
+    {
+        var model = market.NewModel();
+        await using var provider = await market.NewProviderAsync(model);
+        using var client = await market.NewClientAsync(0);
+        // Each body differs (so no signature repeats), the key is the same: they race into one group commit or several.
+        var replies = await Task.WhenAll(Enumerable.Range(0, 32).Select(i => client.SubmitAsync(model, $"{Prompt} #{i}", idempotencyKey: "burst")));
+        Assert.All(replies, r => Assert.True(r.Status is HttpStatusCode.Created or HttpStatusCode.OK, $"{(int)r.Status}: {r.Text}"));
+        Assert.Single(replies, r => r.Status == HttpStatusCode.Created);
+        Assert.Single(replies.Select(r => Id(r.Json)).Distinct());
+        Assert.Equal(1, await JobsOfAsync(client.Address));
+    }
+
     // Failure paths.
 
     [Fact]
