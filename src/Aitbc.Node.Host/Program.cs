@@ -1,11 +1,13 @@
 using Aitbc.Core;
 using Aitbc.Node;
 using Aitbc.Node.Chain;
+using Aitbc.Node.Host;
 using Aitbc.Node.Storage;
 using Aitbc.ServiceDefaults;
 
 // aitbc-node: the Brother Chain node. Settings come from appsettings.json, AITBC_NODE__* variables
 // and the flags below, later ones winning.
+NativeHeap.Bound();
 HostFlag[] flags =
 [
     new("--data-dir", "Node:DataDir", $"chain data, keys and a new devnet's genesis (default {NodeOptions.DefaultDataDir()})"),
