@@ -16,8 +16,8 @@ public static class ServiceHost
 {
     public static WebApplicationBuilder CreateBuilder(string host, int port, Action<ILoggingBuilder>? logging, Action<KestrelServerOptions>? kestrel = null)
     {
-        // Settings come from HostConfiguration, not the host's appsettings: nothing watches the working folder for
-        // changes (a watcher there wakes on every write to a database file below it).
+        // The services' settings come from HostConfiguration; the host's own configuration is read once and not
+        // watched: a watcher on the working folder wakes on every write to a database file below it.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.ClearProviders();
         ConfigureLogging(builder.Logging, logging);

@@ -136,7 +136,7 @@ internal static class DispatchApi
                 }
                 break;
             case "reject":
-                var why = $"the provider declined the job: {reason ?? "no reason given"}; retry elsewhere";
+                var why = $"the provider declined the job: {(reason is null ? "no reason given" : MarketText.Storable(reason[..Math.Min(reason.Length, 1000)]))}; retry elsewhere";
                 if (await db.Jobs.Where(j => j.Id == jobId && j.Provider == provider && j.State == JobStates.Dispatched)
                     .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Failed).SetProperty(j => j.FinishedAt, now)
                         .SetProperty(j => j.FailureCode, "provider_rejected").SetProperty(j => j.FailureReason, why), ct) == 1)

@@ -25,9 +25,9 @@ internal sealed record JobRequest(string Model, string InputJson, int MaxTokens,
             }
             string? S(string n) => root.TryGetProperty(n, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
             var model = S("model");
-            if (string.IsNullOrWhiteSpace(model) || model.Length > 256)
+            if (string.IsNullOrWhiteSpace(model) || model.Length > 256 || !MarketText.IsName(model))
             {
-                return (null, "model is required (at most 256 characters)");
+                return (null, "model is required (at most 256 characters, no control characters)");
             }
             if (!root.TryGetProperty("maxTokens", out var mt) || mt.ValueKind != JsonValueKind.Number || !mt.TryGetInt32(out var maxTokens) || maxTokens < 1 || maxTokens > maxTokensLimit)
             {
@@ -38,9 +38,9 @@ internal sealed record JobRequest(string Model, string InputJson, int MaxTokens,
                 return (null, "maxPrice must be a decimal string of base units");
             }
             var key = S("idempotencyKey");
-            if (string.IsNullOrEmpty(key) || key.Length > 128)
+            if (string.IsNullOrEmpty(key) || key.Length > 128 || !MarketText.IsName(key))
             {
-                return (null, "idempotencyKey is required (1 to 128 characters)");
+                return (null, "idempotencyKey is required (1 to 128 characters, no control characters)");
             }
             var hasMessages = root.TryGetProperty("messages", out var messages);
             var prompt = S("prompt");

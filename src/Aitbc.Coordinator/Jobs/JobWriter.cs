@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Threading.Channels;
 using Aitbc.Coordinator.Data;
 using Microsoft.EntityFrameworkCore;
@@ -16,6 +15,9 @@ namespace Aitbc.Coordinator.Jobs;
 /// and SQLite's single write lock is taken by one writer instead of raced for. A submission is answered only
 /// after its batch is committed. The insert is <c>ON CONFLICT (client, idempotency key) DO NOTHING</c>: a job
 /// whose key is already taken, on this instance or another, is reported as not inserted and nothing fails.
+/// A batch is inserted in key order, so two instances' batches wait for each other's keys in one order and
+/// never deadlock. When a batch fails anyway, its jobs are written again one transaction each, so an error
+/// is answered only to the submission that caused it.
 /// </summary>
 internal sealed class JobWriter(IServiceScopeFactory scopes) : BackgroundService
 {
@@ -48,20 +50,12 @@ internal sealed class JobWriter(IServiceScopeFactory scopes) : BackgroundService
                 {
                     batch.Add(p);
                 }
-                try
+                batch.Sort(static (a, b) => KeyOrder(a.Job, b.Job));
+                if (!await TryWriteAsync(batch, answerErrors: batch.Count == 1))
                 {
-                    var inserted = await WriteAsync(batch);
-                    for (var i = 0; i < batch.Count; i++)
-                    {
-                        batch[i].Inserted.TrySetResult(inserted[i]);
-                    }
-                }
-                catch (Exception e) when (e is DbException or InvalidOperationException)
-                {
-                    // Nothing of the batch was committed; each submission answers the error.
                     foreach (var p in batch)
                     {
-                        p.Inserted.TrySetException(e);
+                        await TryWriteAsync([p], answerErrors: true);
                     }
                 }
                 batch.Clear();
@@ -79,6 +73,40 @@ internal sealed class JobWriter(IServiceScopeFactory scopes) : BackgroundService
                 p.Inserted.TrySetCanceled(CancellationToken.None);
             }
         }
+    }
+
+    private static int KeyOrder(JobEntity a, JobEntity b)
+    {
+        var byClient = string.CompareOrdinal(a.Client, b.Client);
+        return byClient != 0 ? byClient : string.CompareOrdinal(a.IdempotencyKey, b.IdempotencyKey);
+    }
+
+    /// <summary>Writes the batch and answers each submission; on an error nothing of it is committed, and only with
+    /// <paramref name="answerErrors"/> is the error their answer.</summary>
+    private async Task<bool> TryWriteAsync(List<Pending> batch, bool answerErrors)
+    {
+        bool[] inserted;
+        try
+        {
+            inserted = await WriteAsync(batch);
+        }
+        catch (Exception e)
+        {
+            // Any error, not only the database's (no token is in play here): the loop must go on for the submissions still to come.
+            if (answerErrors)
+            {
+                foreach (var p in batch)
+                {
+                    p.Inserted.TrySetException(e);
+                }
+            }
+            return false;
+        }
+        for (var i = 0; i < batch.Count; i++)
+        {
+            batch[i].Inserted.TrySetResult(inserted[i]);
+        }
+        return true;
     }
 
     private async Task<bool[]> WriteAsync(List<Pending> batch)

@@ -319,7 +319,7 @@ internal static class JobsApi
             return Problems.Of(CommonErrors.MalformedRequest, "the body is {reason} with 1 to 1000 characters");
         }
         var now = clock.NowMs;
-        var text = $"the provider failed: {reason}";
+        var text = $"the provider failed: {MarketText.Storable(reason)}";
         var failed = await db.Jobs.Where(j => j.Id == id && (j.State == JobStates.Dispatched || j.State == JobStates.Running))
             .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Failed).SetProperty(j => j.FinishedAt, now)
                 .SetProperty(j => j.FailureCode, job.State == JobStates.Dispatched ? "provider_rejected" : "provider_failed")

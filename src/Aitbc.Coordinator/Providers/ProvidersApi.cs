@@ -53,9 +53,10 @@ internal static class ProvidersApi
         }
         foreach (var m in models)
         {
-            if (string.IsNullOrWhiteSpace(m.Model) || m.Model.Length > 256 || string.IsNullOrWhiteSpace(m.Digest) || m.Digest.Length > 256)
+            if (string.IsNullOrWhiteSpace(m.Model) || m.Model.Length > 256 || string.IsNullOrWhiteSpace(m.Digest) || m.Digest.Length > 256 ||
+                !MarketText.IsName(m.Model) || !MarketText.IsName(m.Digest))
             {
-                return Problems.Of(MarketErrors.InvalidOffer, "each offer names a model and its digest (at most 256 characters each)");
+                return Problems.Of(MarketErrors.InvalidOffer, "each offer names a model and its digest (at most 256 characters each, no control characters)");
             }
             if (m.PriceIn is not { } pin || m.PriceOut is not { } pout || pin.Units > long.MaxValue || pout.Units > long.MaxValue)
             {
@@ -101,7 +102,7 @@ internal static class ProvidersApi
     /// <summary>A free-text label, trimmed and cut to the column's length.</summary>
     private static string Clip(string? text, int max)
     {
-        var t = (text ?? "").Trim();
+        var t = MarketText.Storable(text ?? "").Trim();
         return t.Length <= max ? t : t[..max];
     }
 
@@ -109,30 +110,52 @@ internal static class ProvidersApi
     {
         var address = SignedRequests.Of(http).Signer.ToString();
         var now = clock.NowMs;
-        var suspended = await db.Providers.AnyAsync(p => p.Address == address && p.Status == ProviderStatuses.Suspended, http.RequestAborted);
-        if (suspended)
+        // Online stays online (the common case: nothing the market book holds changes but the offers' expiry, which
+        // the book's age covers); offline comes back, and the book is told. Suspended and deregistered stay as they are.
+        var ct = http.RequestAborted;
+        if (await db.Providers.Where(p => p.Address == address && p.Status == ProviderStatuses.Online)
+                .ExecuteUpdateAsync(s => s.SetProperty(p => p.LastHeartbeat, now), ct) == 0)
         {
-            return Problems.Of(MarketErrors.Suspended, $"{address} was taken off the market by the operator");
+            try
+            {
+                if (await db.Providers.Where(p => p.Address == address && p.Status == ProviderStatuses.Offline)
+                        .ExecuteUpdateAsync(s => s.SetProperty(p => p.LastHeartbeat, now).SetProperty(p => p.Status, ProviderStatuses.Online), ct) == 0)
+                {
+                    return await db.Providers.AnyAsync(p => p.Address == address && p.Status == ProviderStatuses.Suspended, ct)
+                        ? Problems.Of(MarketErrors.Suspended, $"{address} was taken off the market by the operator")
+                        : Problems.Of(MarketErrors.UnknownProvider, $"{address} is not registered: register first");
+                }
+                await RenewOffersAsync(db, address, now, options, ct);
+            }
+            finally
+            {
+                book.Invalidate();
+            }
         }
-        var updated = await db.Providers.Where(p => p.Address == address && p.Status != ProviderStatuses.Deregistered)
-            .ExecuteUpdateAsync(s => s.SetProperty(p => p.LastHeartbeat, now).SetProperty(p => p.Status, ProviderStatuses.Online), http.RequestAborted);
-        if (updated == 0)
+        else
         {
-            return Problems.Of(MarketErrors.UnknownProvider, $"{address} is not registered: register first");
+            await RenewOffersAsync(db, address, now, options, ct);
         }
-        await db.Offers.Where(o => o.ProviderAddress == address)
-            .ExecuteUpdateAsync(s => s.SetProperty(o => o.ExpiresAt, now + (options.OfferTtlSeconds * 1000L)), http.RequestAborted);
-        book.Invalidate();
         return TypedResults.Ok(new { address, status = ProviderStatuses.Online, nextHeartbeatWithinSeconds = options.HeartbeatTimeoutSeconds });
     }
+
+    private static Task RenewOffersAsync(CoordinatorDb db, string address, long now, CoordinatorOptions options, CancellationToken ct) =>
+        db.Offers.Where(o => o.ProviderAddress == address).ExecuteUpdateAsync(s => s.SetProperty(o => o.ExpiresAt, now + (options.OfferTtlSeconds * 1000L)), ct);
 
     private static async Task<IResult> Deregister(HttpContext http, CoordinatorDb db, MarketBook book)
     {
         var address = SignedRequests.Of(http).Signer.ToString();
-        await db.Offers.Where(o => o.ProviderAddress == address).ExecuteDeleteAsync(http.RequestAborted);
-        var updated = await db.Providers.Where(p => p.Address == address)
-            .ExecuteUpdateAsync(s => s.SetProperty(p => p.Status, ProviderStatuses.Deregistered), http.RequestAborted);
-        book.Invalidate();
+        int updated;
+        try
+        {
+            await db.Offers.Where(o => o.ProviderAddress == address).ExecuteDeleteAsync(http.RequestAborted);
+            updated = await db.Providers.Where(p => p.Address == address)
+                .ExecuteUpdateAsync(s => s.SetProperty(p => p.Status, ProviderStatuses.Deregistered), http.RequestAborted);
+        }
+        finally
+        {
+            book.Invalidate();
+        }
         return updated == 0 ? Problems.Of(MarketErrors.UnknownProvider, $"{address} is not registered") : TypedResults.NoContent();
     }
 

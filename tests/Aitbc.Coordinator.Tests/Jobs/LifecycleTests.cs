@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Aitbc.Coordinator.Chain;
 using Aitbc.Coordinator.Data;
+using Aitbc.Coordinator.Jobs;
 using Aitbc.Coordinator.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -270,6 +271,70 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
         Assert.Single(replies, r => r.Status == HttpStatusCode.Created);
         Assert.Single(replies.Select(r => Id(r.Json)).Distinct());
         Assert.Equal(1, await JobsOfAsync(client.Address));
+    }
+
+    [Fact]
+    public async Task A_key_with_a_control_character_is_refused_and_spoils_no_one_elses_submission()
+    {
+        var model = market.NewModel();
+        await using var provider = await market.NewProviderAsync(model);
+        using var honest = await market.NewClientAsync(0);
+        using var mischief = await market.NewClientAsync(0);
+        // Sent together, so that with group commit they would share batches: a NUL in a key must not fail the others.
+        var bad = Enumerable.Range(0, 16).Select(i => mischief.SubmitAsync(model, $"{Prompt} #{i}", idempotencyKey: $"k{i}\u0000"));
+        var good = Enumerable.Range(0, 16).Select(i => honest.SubmitAsync(model, $"{Prompt} #{i}"));
+        var replies = await Task.WhenAll(bad.Concat(good));
+        Assert.All(replies[..16], r => r.ExpectProblem(HttpStatusCode.BadRequest, "invalid_job"));
+        Assert.All(replies[16..], r => r.Expect(HttpStatusCode.Created));
+        Assert.Equal(0, await JobsOfAsync(mischief.Address));
+        Assert.Equal(16, await JobsOfAsync(honest.Address));
+    }
+
+    [Fact]
+    public async Task A_job_the_database_refuses_fails_alone_and_the_writer_goes_on()
+    {
+        var writer = market.Coordinator.Services.GetRequiredService<JobWriter>();
+        var client = TestKeys.Named("writer-client").Address.ToString();
+        JobEntity Job(string id, string key) => new()
+        {
+            Id = id, Client = client, IdempotencyKey = key, Provider = client, Model = "m", ModelDigest = "d", Input = "{}",
+            State = JobStates.AwaitingPayment, CreatedAt = market.Time.NowMs, PaymentDeadline = market.Time.NowMs + 60_000,
+        };
+        var taken = "job-" + Guid.NewGuid().ToString("N");
+        Assert.True(await writer.InsertAsync(Job(taken, "first"), CancellationToken.None));
+
+        // Queued together: the one whose id is taken (a primary-key conflict, which ON CONFLICT on the key does not
+        // cover) fails; the others are written, whether they shared its batch or not; and the writer still writes after.
+        var dup = writer.InsertAsync(Job(taken, "second"), CancellationToken.None);
+        var fresh = Enumerable.Range(0, 10).Select(i => writer.InsertAsync(Job("job-" + Guid.NewGuid().ToString("N"), $"fresh-{i}"), CancellationToken.None)).ToArray();
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => dup);
+        Assert.All(await Task.WhenAll(fresh), Assert.True);
+        Assert.True(await writer.InsertAsync(Job("job-" + Guid.NewGuid().ToString("N"), "after"), CancellationToken.None));
+        Assert.False(await writer.InsertAsync(Job("job-" + Guid.NewGuid().ToString("N"), "after"), CancellationToken.None), "a taken key is not inserted");
+        Assert.Equal(12, await market.DbAsync(db => db.Jobs.CountAsync(j => j.Client == client)));
+    }
+
+    [Fact]
+    public async Task A_silent_provider_leaves_the_market_and_its_next_heartbeat_brings_it_back()
+    {
+        var model = market.NewModel();
+        await using var provider = await market.NewProviderAsync(model);
+        using var client = await market.NewClientAsync(0);
+        await client.SubmitCreatedAsync(model);
+
+        await provider.StopHeartbeatsAsync();
+        market.Time.Advance(TimeSpan.FromSeconds(market.Options.HeartbeatTimeoutSeconds + 1));
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while ((await market.GetAsync($"/v1/providers/{provider.Address}")).Expect(HttpStatusCode.OK).GetProperty("status").GetString() != "offline")
+        {
+            Assert.True(DateTime.UtcNow < until, "the sweeper did not mark the silent provider offline");
+            await Task.Delay(50);
+        }
+        var gone = (await client.SubmitAsync(model, Prompt)).ExpectProblem(HttpStatusCode.Conflict, "no_provider");
+        Assert.Contains("offline", gone.Detail, StringComparison.Ordinal);
+
+        (await provider.HeartbeatAsync()).Expect(HttpStatusCode.OK);
+        Assert.Equal(provider.Address.ToString(), (await client.SubmitCreatedAsync(model)).GetProperty("provider").GetString());
     }
 
     // Failure paths.
