@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Threading.Channels;
 using Aitbc.Core;
 using Aitbc.Node.Chain;
 using Aitbc.Node.Mempool;
@@ -8,10 +7,12 @@ using Microsoft.Extensions.Logging;
 namespace Aitbc.Node.Consensus;
 
 /// <summary>
-/// The single validator's consensus loop: one thread, fed by a channel of wake-ups. It builds a
-/// block as soon as transactions are pending (no sooner than the minimum interval after the last),
-/// and an empty heartbeat block when nothing has happened for the empty-block interval. Each block
-/// it signs is final once it is durable.
+/// The single validator's consensus loop: one dedicated thread, woken when transactions are admitted. It
+/// builds a block as soon as transactions are pending (no sooner than the minimum interval after the last),
+/// and an empty heartbeat block when nothing has happened for the empty-block interval. Each block it signs
+/// is final once it is durable. The thread is its own, not the thread pool's: under load the pool's
+/// threads are all busy checking signatures, and the loop, which every committed transaction waits for,
+/// must not queue behind them.
 /// </summary>
 internal sealed partial class BlockProducer : IAsyncDisposable
 {
@@ -21,10 +22,11 @@ internal sealed partial class BlockProducer : IAsyncDisposable
     private readonly Ed25519Key _key;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
-    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly ManualResetEventSlim _admitted = new(false);
     private readonly CancellationTokenSource _stop = new();
-    private Task? _loop;
+    private Thread? _thread;
 
+    /// <param name="time">The clock blocks are stamped with; the loop's waits are in real time.</param>
     public BlockProducer(Blockchain chain, TxPool pool, TxTracker tracker, Ed25519Key key, TimeProvider time, ILogger<BlockProducer> log)
     {
         if (chain.Genesis.Validators.Count > 1)
@@ -42,10 +44,16 @@ internal sealed partial class BlockProducer : IAsyncDisposable
         _key = key;
         _time = time;
         _log = log;
-        pool.Admitted += () => _wake.Writer.TryWrite(true);
+        pool.Admitted += () =>
+        {
+            if (!_admitted.IsSet)
+            {
+                _admitted.Set();
+            }
+        };
     }
 
-    public bool Running => _loop is { IsCompleted: false };
+    public bool Running => _thread is { IsAlive: true };
 
     /// <summary>Set when the loop stopped on an error (storage failure); the node is then not ready.</summary>
     public Exception? Fault { get; private set; }
@@ -53,9 +61,13 @@ internal sealed partial class BlockProducer : IAsyncDisposable
     public long BlocksProduced;
     public double CommitSecondsTotal;
 
-    public void Start() => _loop = Task.Factory.StartNew(RunAsync, _stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+    public void Start()
+    {
+        _thread = new Thread(Run) { IsBackground = true, Name = "aitbc-consensus" };
+        _thread.Start();
+    }
 
-    private async Task RunAsync()
+    private void Run()
     {
         var p = _chain.Params;
         var ct = _stop.Token;
@@ -63,29 +75,32 @@ internal sealed partial class BlockProducer : IAsyncDisposable
         {
             while (!ct.IsCancellationRequested)
             {
+                // Cleared before the pool is looked at: an admission from here on wakes the waits below.
+                _admitted.Reset();
                 var lastTime = _chain.Head.Header.Time;
-                var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+                var now = NowMs();
                 var heartbeatDue = lastTime + p.EmptyBlockIntervalMs;
                 if (_pool.Count == 0)
                 {
-                    await WaitAsync(heartbeatDue - now, ct);
-                    now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-                    if (_pool.Count == 0 && now < heartbeatDue)
+                    WaitForAdmission(heartbeatDue - now, ct);
+                    if (_pool.Count == 0 && NowMs() < heartbeatDue)
                     {
                         continue;
                     }
+                    now = NowMs();
                 }
                 var earliest = lastTime + p.MinBlockIntervalMs;
                 if (now < earliest)
                 {
-                    await Task.Delay(TimeSpan.FromMilliseconds(earliest - now), _time, ct);
+                    ct.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(earliest - now));
+                    ct.ThrowIfCancellationRequested();
                 }
                 var candidates = _pool.SelectReady(p.MaxBlockTxs);
-                now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+                now = NowMs();
                 if (candidates.Count == 0 && now < heartbeatDue)
                 {
                     // Only transactions waiting for an earlier nonce: sleep until something changes.
-                    await WaitAsync(heartbeatDue - now, ct);
+                    WaitForAdmission(heartbeatDue - now, ct);
                     continue;
                 }
                 Produce(candidates, now);
@@ -96,26 +111,19 @@ internal sealed partial class BlockProducer : IAsyncDisposable
         }
         catch (Exception e)
         {
+            // The thread ends here; the node sees the fault (not ready, and the executable stops with it).
             Fault = e;
             LogStopped(_log, e);
-            throw;
         }
     }
 
-    private async Task WaitAsync(long milliseconds, CancellationToken ct)
+    private long NowMs() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private void WaitForAdmission(long milliseconds, CancellationToken ct)
     {
-        if (milliseconds <= 0)
+        if (milliseconds > 0)
         {
-            return;
-        }
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromMilliseconds(milliseconds));
-        try
-        {
-            await _wake.Reader.ReadAsync(timeout.Token);
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
+            _admitted.Wait(TimeSpan.FromMilliseconds(milliseconds), ct);
         }
     }
 
@@ -139,18 +147,13 @@ internal sealed partial class BlockProducer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
-        if (_loop is not null)
+        if (_thread is not null)
         {
-            try
-            {
-                await _loop;
-            }
-            catch (Exception) when (Fault is not null)
-            {
-                // Already logged when the loop stopped.
-            }
+            // A block being committed is finished first; the loop looks at the token between blocks.
+            await Task.Run(_thread.Join);
         }
         _stop.Dispose();
+        _admitted.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Block {Height} committed: {TxCount} transactions, {Rejected} refused, {Millis:F1} ms")]
