@@ -1,4 +1,5 @@
 using Aitbc.Coordinator.Data;
+using Aitbc.Core;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -6,13 +7,28 @@ namespace Aitbc.Coordinator.Providers;
 
 /// <summary>
 /// A provider's record, from what the coordinator saw and verified: jobs completed (with a verified
-/// receipt), failed, timed out; median time to first token (coordinator-observed) and tokens per
-/// second (receipt tokens over coordinator-observed streaming time). Nothing a provider can write about itself.
+/// receipt), failed, timed out; overcharged: its settle on the chain took more than its verified receipt
+/// says, or took anything for a job it did not complete; median time to first token (coordinator-observed)
+/// and tokens per second (receipt tokens over coordinator-observed streaming time). Nothing a provider can
+/// write about itself.
 /// </summary>
-public sealed record ProviderRecord(int Completed, int Failed, int TimedOut, double? MedianTimeToFirstTokenMs, double? MedianTokensPerSecond)
+public sealed record ProviderRecord(int Completed, int Failed, int TimedOut, int Overcharged, double? MedianTimeToFirstTokenMs, double? MedianTokensPerSecond)
 {
-    /// <summary>For ordering offers of equal price: completed share of jobs, with no history counted as neutral.</summary>
-    public double Score => Completed + Failed + TimedOut == 0 ? 0.5 : (double)Completed / (Completed + Failed + TimedOut);
+    /// <summary>How many overcharged jobs were among the completed ones (the rest were charged with no result).</summary>
+    internal int OverchargedCompleted { get; init; }
+
+    /// <summary>
+    /// For ordering offers of equal price: the share of jobs completed and charged as receipted, each job counted once;
+    /// no history counts as neutral.
+    /// </summary>
+    public double Score
+    {
+        get
+        {
+            var total = Completed + Failed + TimedOut + (Overcharged - OverchargedCompleted);
+            return total == 0 ? 0.5 : (double)(Completed - OverchargedCompleted) / total;
+        }
+    }
 }
 
 /// <summary>
@@ -46,16 +62,27 @@ internal static class ProviderRecords
     public static async Task<ProviderRecord> ForAsync(CoordinatorDb db, string provider, CancellationToken ct)
     {
         var finished = await db.Jobs.AsNoTracking()
-            .Where(j => j.Provider == provider && (j.State == JobStates.Completed || j.State == JobStates.Failed))
-            .Select(j => new { j.State, j.FailureCode, j.AcceptedAt, j.FirstTokenAt, j.FinishedAt, j.TokensOut, j.Receipt })
+            .Where(j => j.Provider == provider && (j.State == JobStates.Completed || j.State == JobStates.Failed ||
+                ((j.State == JobStates.Expired || j.State == JobStates.Canceled) && j.ChargedAmount > 0)))
+            .Select(j => new { j.State, j.FailureCode, j.AcceptedAt, j.FirstTokenAt, j.FinishedAt, j.TokensIn, j.TokensOut, j.Receipt, j.ChargedAmount,
+                j.PriceIn, j.PriceOut, j.Amount })
             .ToListAsync(ct);
         var completed = finished.Where(j => j.State == JobStates.Completed && j.Receipt != null).ToList();
+        // What the verified receipt charges is fixed by its token counts and the quoted prices (ReceiptCheck): the
+        // metered cost, capped at the escrow. A settle above it, or any settle of a job not completed, overcharged.
+        var overchargedCompleted = completed.Count(j => j.ChargedAmount is { } charged &&
+            (ulong)charged > Math.Min(Pricing.Cost(j.TokensIn ?? 0, j.TokensOut ?? 0, new Amount((ulong)j.PriceIn), new Amount((ulong)j.PriceOut))?.Units ?? ulong.MaxValue,
+                (ulong)j.Amount));
+        var chargedWithoutResult = finished.Count(j => j.State != JobStates.Completed && j.ChargedAmount > 0);
         var timedOut = finished.Count(j => j.State == JobStates.Failed && j.FailureCode is AcceptTimeout or Timeout);
         var failed = finished.Count(j => j.State == JobStates.Failed && j.FailureCode is "provider_failed" or "provider_rejected");
         var ttft = completed.Where(j => j.FirstTokenAt is not null && j.AcceptedAt is not null).Select(j => (double)(j.FirstTokenAt!.Value - j.AcceptedAt!.Value));
         var tps = completed.Where(j => j.FirstTokenAt is not null && j.FinishedAt > j.FirstTokenAt && j.TokensOut > 0)
             .Select(j => j.TokensOut!.Value * 1000.0 / (j.FinishedAt!.Value - j.FirstTokenAt!.Value));
-        return new ProviderRecord(completed.Count, failed, timedOut, Median(ttft), Median(tps));
+        return new ProviderRecord(completed.Count, failed, timedOut, overchargedCompleted + chargedWithoutResult, Median(ttft), Median(tps))
+        {
+            OverchargedCompleted = overchargedCompleted,
+        };
     }
 
     private static double? Median(IEnumerable<double> values)

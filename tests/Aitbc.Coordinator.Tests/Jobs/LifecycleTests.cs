@@ -138,7 +138,8 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
 
         Assert.Equal(1, await market.DbAsync(db => db.Jobs.Where(j => j.Id == id).Select(j => j.DispatchCount).SingleAsync()));
         var record = (await market.GetAsync($"/v1/providers/{provider.Address}")).Expect(HttpStatusCode.OK).GetProperty("record");
-        Assert.Equal((1, 0, 0), (record.GetProperty("completed").GetInt32(), record.GetProperty("failed").GetInt32(), record.GetProperty("timedOut").GetInt32()));
+        Assert.Equal((1, 0, 0, 0), (record.GetProperty("completed").GetInt32(), record.GetProperty("failed").GetInt32(), record.GetProperty("timedOut").GetInt32(),
+            record.GetProperty("overcharged").GetInt32()));
     }
 
     [Fact]
@@ -467,6 +468,37 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
         Assert.Equal(Ait - Fee, await market.Node.BalanceAsync(provider.Address));
         var record = (await market.GetAsync($"/v1/providers/{provider.Address}")).Expect(HttpStatusCode.OK).GetProperty("record");
         Assert.Equal(1, record.GetProperty("failed").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_settle_above_the_verified_receipt_or_for_a_failed_job_counts_as_overcharged_in_the_record()
+    {
+        var model = market.NewModel();
+        await using var provider = await market.NewProviderAsync(model, ProviderMode.Hold);
+        await market.Node.FundAsync(provider.Address, Ait);
+        using var client = await market.NewClientAsync(Funded);
+
+        // Completed with a verified receipt, then settled on the chain for the whole escrow: more than the receipt says.
+        var (job, offer) = await RunningAsync(client, provider, model);
+        var tokens = FakeProvider.Tokens(offer);
+        var (tokensIn, tokensOut, metered) = FakeProvider.Meter(offer, tokens);
+        var output = string.Concat(tokens);
+        var receipt = provider.SignReceipt(offer, tokensIn, tokensOut, metered, output);
+        (await provider.PostResultAsync(Id(job), output, receipt)).Expect(HttpStatusCode.OK);
+        var escrow = Amount.Parse(job.GetProperty("price").GetString()!);
+        Assert.True(escrow > metered, $"the escrow ({escrow}) must exceed the metered cost ({metered}) for this test");
+        Assert.True((await provider.SubmitAsync(new EscrowSettleBody(Id(job), escrow, receipt.Hash))).Committed);
+        await MarketFixture.Eventually(async () => (await market.JobAsync(Id(job))).TryGetProperty("charged", out _), "the market to see the settle");
+
+        // Failed by the provider, then settled anyway.
+        var (failedJob, _) = await RunningAsync(client, provider, model);
+        (await provider.PostFailureAsync(Id(failedJob), "the GPU fell over")).Expect(HttpStatusCode.OK);
+        Assert.True((await provider.SubmitAsync(new EscrowSettleBody(Id(failedJob), new Amount(1), receipt.Hash))).Committed);
+        await MarketFixture.Eventually(async () => (await market.JobAsync(Id(failedJob))).TryGetProperty("charged", out _), "the market to see the settle");
+
+        var record = (await market.GetAsync($"/v1/providers/{provider.Address}")).Expect(HttpStatusCode.OK).GetProperty("record");
+        Assert.Equal((1, 1, 2), (record.GetProperty("completed").GetInt32(), record.GetProperty("failed").GetInt32(), record.GetProperty("overcharged").GetInt32()));
+        Assert.Equal(0, record.GetProperty("score").GetDouble());
     }
 
     [Fact]
