@@ -76,7 +76,8 @@ public sealed class TxsApiTests(TestNode node) : IClassFixture<TestNode>
         // A settle after the escrow's expiry passes the door (the escrow is still locked) but not the block builder.
         var client = node.FundedKey();
         var provider = TestNode.EmptyKey();
-        var expiresAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 300;
+        // Time enough for the lock's block even on a loaded machine (it must be built before the escrow expires).
+        var expiresAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 2_000;
         await node.CommitAsync(TestNode.Sign(Tx.Lock("rpc-late-settle", provider.Address, 5 * Ait, expiresAt), client));
         while (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() <= expiresAt + 50)
         {
