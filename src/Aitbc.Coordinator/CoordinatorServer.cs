@@ -44,11 +44,14 @@ public sealed class CoordinatorServer : IAsyncDisposable
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton(new MarketClock(time ?? TimeProvider.System));
-        services.AddSingleton(sp => new SignedRequests(sp.GetRequiredService<MarketClock>().Time));
+        services.AddSingleton(sp => new SignedRequests(sp.GetRequiredService<MarketClock>().Time, sp.GetService<ReplayLedger>()));
         if (options.Database == "postgres")
         {
             services.AddDbContext<PostgresCoordinatorDb>(o => o.UseNpgsql(options.ConnectionString));
             services.AddScoped<CoordinatorDb>(sp => sp.GetRequiredService<PostgresCoordinatorDb>());
+            // Several instances may share this database: seen signatures are shared through it.
+            services.AddSingleton<ReplayLedger>();
+            services.AddHostedService(sp => sp.GetRequiredService<ReplayLedger>());
         }
         else
         {

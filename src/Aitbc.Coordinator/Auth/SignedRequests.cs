@@ -13,10 +13,21 @@ public sealed record SignedRequest(Address Signer, byte[] Body);
 /// <summary>
 /// Verifies signed requests (DESIGN.md): the signature over method, path and query, timestamp and
 /// body hash; timestamps more than 60 s away are stale; a signature seen before is a replay.
-/// Seen signatures are remembered for as long as they could be fresh.
+/// Seen signatures are remembered for as long as they could be fresh: in memory, and, where instances
+/// share a database, also in the database (<see cref="ReplayLedger"/>), so that a request replayed at
+/// another instance is refused too.
 /// </summary>
-public sealed class SignedRequests(TimeProvider time)
+public sealed class SignedRequests
 {
+    private readonly TimeProvider _time;
+    private readonly ReplayLedger? _ledger;
+
+    internal SignedRequests(TimeProvider time, ReplayLedger? ledger)
+    {
+        _time = time;
+        _ledger = ledger;
+    }
+
     public const int MaxBody = 256 * 1024;
     private const string ItemKey = "aitbc.signed";
     private readonly ConcurrentDictionary<string, long> _seen = new(StringComparer.Ordinal);
@@ -47,7 +58,7 @@ public sealed class SignedRequests(TimeProvider time)
         {
             return Problems.Of(Unsigned, "AITBC-Timestamp must be Unix milliseconds");
         }
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         if (Math.Abs(now - timestamp) > HttpSignature.MaxSkew.TotalMilliseconds)
         {
             return Problems.Of(Stale, $"timestamp {timestamp} is {(now - timestamp) / 1000.0:F0} s from the coordinator's clock");
@@ -68,7 +79,8 @@ public sealed class SignedRequests(TimeProvider time)
             return Problems.Of(BadSignature, $"the signature does not verify for {address} over {http.Request.Method} {pathAndQuery}");
         }
         Sweep(now);
-        if (!_seen.TryAdd(signature, timestamp + (long)HttpSignature.MaxSkew.TotalMilliseconds))
+        var until = timestamp + (long)HttpSignature.MaxSkew.TotalMilliseconds;
+        if (!_seen.TryAdd(signature, until) || (_ledger is not null && !await _ledger.FirstSightingAsync(signature, until, http.RequestAborted)))
         {
             return Problems.Of(Replayed);
         }

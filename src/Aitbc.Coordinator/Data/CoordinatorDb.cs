@@ -9,6 +9,7 @@ public abstract class CoordinatorDb(DbContextOptions options) : DbContext(option
     public DbSet<ProviderEntity> Providers => Set<ProviderEntity>();
     public DbSet<OfferEntity> Offers => Set<OfferEntity>();
     public DbSet<JobEntity> Jobs => Set<JobEntity>();
+    public DbSet<SeenSignatureEntity> SeenSignatures => Set<SeenSignatureEntity>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -42,6 +43,13 @@ public abstract class CoordinatorDb(DbContextOptions options) : DbContext(option
             e.HasIndex(j => new { j.Client, j.IdempotencyKey }).IsUnique();
             e.HasIndex(j => new { j.State, j.Provider });
             e.HasIndex(j => new { j.Provider, j.State });
+        });
+        modelBuilder.Entity<SeenSignatureEntity>(e =>
+        {
+            e.ToTable("seen_signatures");
+            e.HasKey(s => s.Digest);
+            e.Property(s => s.Digest).HasMaxLength(64);
+            e.HasIndex(s => s.Until);
         });
     }
 }

@@ -64,6 +64,16 @@ public sealed class JobEntity
     public long? ChargedAmount { get; set; }
 }
 
+/// <summary>
+/// A signed request's signature, remembered (by its SHA-256) until it can no longer be fresh, so that instances
+/// sharing a database refuse a request replayed at any of them.
+/// </summary>
+public sealed class SeenSignatureEntity
+{
+    public required string Digest { get; set; }
+    public long Until { get; set; }
+}
+
 public static class JobStates
 {
     public const string AwaitingPayment = "awaiting_payment";

@@ -49,6 +49,10 @@ internal sealed partial class Sweeper(IServiceScopeFactory scopes, Dispatcher di
                 book.Invalidate();
             }
             await db.Offers.Where(o => o.ExpiresAt <= now).ExecuteDeleteAsync(ct);
+            if (options.Database == "postgres")
+            {
+                await db.SeenSignatures.Where(s => s.Until < now).ExecuteDeleteAsync(ct);
+            }
 
             await FailAsync(db, db.Jobs.Where(j => j.State == JobStates.AwaitingPayment && j.PaymentDeadline < now), JobStates.Expired, "unfunded",
                 "no escrow was locked before the payment deadline", ct);

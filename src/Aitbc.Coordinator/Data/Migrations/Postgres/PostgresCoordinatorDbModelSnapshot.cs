@@ -219,6 +219,22 @@ namespace Aitbc.Coordinator.Data.Migrations.Postgres
                     b.ToTable("providers", (string)null);
                 });
 
+            modelBuilder.Entity("Aitbc.Coordinator.Data.SeenSignatureEntity", b =>
+                {
+                    b.Property<string>("Digest")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<long>("Until")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Digest");
+
+                    b.HasIndex("Until");
+
+                    b.ToTable("seen_signatures", (string)null);
+                });
+
             modelBuilder.Entity("Aitbc.Coordinator.Data.OfferEntity", b =>
                 {
                     b.HasOne("Aitbc.Coordinator.Data.ProviderEntity", null)

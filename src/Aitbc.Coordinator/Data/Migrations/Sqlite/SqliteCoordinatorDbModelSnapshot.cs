@@ -212,6 +212,22 @@ namespace Aitbc.Coordinator.Data.Migrations.Sqlite
                     b.ToTable("providers", (string)null);
                 });
 
+            modelBuilder.Entity("Aitbc.Coordinator.Data.SeenSignatureEntity", b =>
+                {
+                    b.Property<string>("Digest")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Until")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Digest");
+
+                    b.HasIndex("Until");
+
+                    b.ToTable("seen_signatures", (string)null);
+                });
+
             modelBuilder.Entity("Aitbc.Coordinator.Data.OfferEntity", b =>
                 {
                     b.HasOne("Aitbc.Coordinator.Data.ProviderEntity", null)

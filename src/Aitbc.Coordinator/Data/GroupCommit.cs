@@ -1,0 +1,106 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+
+namespace Aitbc.Coordinator.Data;
+
+/// <summary>
+/// Group commit: callers queue an item and await its result; one loop takes every item queued while the previous
+/// batch was being written and writes them as one batch (one transaction), so a burst costs one commit, not one
+/// each, and one writer takes the database's write lock instead of many racing for it. When a batch fails, its
+/// items are written again one at a time, so an error is answered only to the item that caused it. No error ends
+/// the loop; items still queued when the service stops are canceled.
+/// </summary>
+internal abstract class GroupCommit<TItem, TResult> : BackgroundService
+{
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly int _maxBatch;
+
+    protected GroupCommit(int maxBatch) => _maxBatch = maxBatch;
+
+    private sealed record Pending(TItem Item, TaskCompletionSource<TResult> Done);
+
+    /// <summary>Writes one batch in one transaction: a result per item, in order; on an error nothing of it is committed.</summary>
+    protected abstract Task<TResult[]> WriteAsync(IReadOnlyList<TItem> batch);
+
+    /// <summary>The order a batch is written in (for example, one that lets writers on several instances take locks in one order).</summary>
+    protected virtual Comparison<TItem>? Order => null;
+
+    /// <summary>Queues the item and answers once its batch is committed.</summary>
+    protected async Task<TResult> CommitAsync(TItem item, CancellationToken ct)
+    {
+        var pending = new Pending(item, new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            throw new InvalidOperationException("the coordinator is stopping");
+        }
+        // A caller that gives up does not take its item back: it is written all the same.
+        return await pending.Done.Task.WaitAsync(ct);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<Pending>(_maxBatch);
+        var order = Order;
+        try
+        {
+            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+            {
+                while (batch.Count < _maxBatch && _queue.Reader.TryRead(out var p))
+                {
+                    batch.Add(p);
+                }
+                if (order is not null)
+                {
+                    batch.Sort((a, b) => order(a.Item, b.Item));
+                }
+                if (!await TryWriteAsync(batch, answerErrors: batch.Count == 1))
+                {
+                    foreach (var p in batch)
+                    {
+                        await TryWriteAsync([p], answerErrors: true);
+                    }
+                }
+                batch.Clear();
+            }
+        }
+        finally
+        {
+            _queue.Writer.TryComplete();
+            while (_queue.Reader.TryRead(out var p))
+            {
+                batch.Add(p);
+            }
+            foreach (var p in batch)
+            {
+                p.Done.TrySetCanceled(CancellationToken.None);
+            }
+        }
+    }
+
+    /// <summary>Writes the batch and answers each item; on an error, only with <paramref name="answerErrors"/> is the error their answer.</summary>
+    private async Task<bool> TryWriteAsync(List<Pending> batch, bool answerErrors)
+    {
+        TResult[] results;
+        try
+        {
+            results = await WriteAsync([.. batch.Select(p => p.Item)]);
+        }
+        catch (Exception e)
+        {
+            // Any error, not only the database's (no token is in play here): the loop must go on for the items still to come.
+            if (answerErrors)
+            {
+                foreach (var p in batch)
+                {
+                    p.Done.TrySetException(e);
+                }
+            }
+            return false;
+        }
+        for (var i = 0; i < batch.Count; i++)
+        {
+            batch[i].Done.TrySetResult(results[i]);
+        }
+        return true;
+    }
+}
