@@ -16,6 +16,12 @@ internal sealed class ReplayLedger(IServiceScopeFactory scopes) : GroupCommit<(s
 {
     public const int MaxBatch = 512;
 
+    /// <summary>A digest and a number cannot make an insert fail: a failed batch is the database's failure, answered to all.</summary>
+    protected override bool RetryAlone => false;
+
+    /// <summary>In digest order, so that instances inserting the same signatures wait for each other in one order.</summary>
+    protected override Comparison<(string Digest, long Until)> Order => static (a, b) => string.CompareOrdinal(a.Digest, b.Digest);
+
     /// <summary>True the first time any instance sees this signature; false for a replay.</summary>
     public Task<bool> FirstSightingAsync(string signature, long until, CancellationToken ct) =>
         CommitAsync((Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(signature))), until), ct);

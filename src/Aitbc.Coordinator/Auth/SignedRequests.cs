@@ -80,9 +80,28 @@ public sealed class SignedRequests
         }
         Sweep(now);
         var until = timestamp + (long)HttpSignature.MaxSkew.TotalMilliseconds;
-        if (!_seen.TryAdd(signature, until) || (_ledger is not null && !await _ledger.FirstSightingAsync(signature, until, http.RequestAborted)))
+        if (!_seen.TryAdd(signature, until))
         {
             return Problems.Of(Replayed);
+        }
+        if (_ledger is not null)
+        {
+            bool first;
+            try
+            {
+                first = await _ledger.FirstSightingAsync(signature, until, http.RequestAborted);
+            }
+            catch
+            {
+                // Not known to be fresh, and not known to be seen: forgotten here, so that the same request sent again
+                // is judged again (the error is answered as it is).
+                _seen.TryRemove(signature, out _);
+                throw;
+            }
+            if (!first)
+            {
+                return Problems.Of(Replayed);
+            }
         }
         http.Items[ItemKey] = new SignedRequest(address, body);
         return null;

@@ -89,14 +89,20 @@ internal sealed partial class ChainFollower(
         }
     }
 
-    /// <summary>Every job still awaiting payment is looked up on the chain, for locks committed while disconnected.</summary>
+    /// <summary>
+    /// Every job whose escrow may have changed while disconnected is looked up on the chain: awaiting payment (a lock),
+    /// running, and funded jobs whose escrow's close is not known yet (a settle or refund), while that escrow is live or
+    /// expired less than a day ago.
+    /// </summary>
     private async Task CatchUpAsync(CancellationToken ct)
     {
         List<string> waiting;
         await using (var scope = scopes.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<CoordinatorDb>();
-            waiting = await db.Jobs.AsNoTracking().Where(j => j.State == JobStates.AwaitingPayment || j.State == JobStates.Running || j.State == JobStates.Completed && j.ChargedAmount == null)
+            var recent = clock.NowMs - 86_400_000L;
+            waiting = await db.Jobs.AsNoTracking().Where(j => j.State == JobStates.AwaitingPayment || j.State == JobStates.Running ||
+                    (j.FundedAt != null && j.ChargedAmount == null && j.ExpiresAt > recent && (j.State == JobStates.Completed || j.State == JobStates.Failed || j.State == JobStates.Canceled)))
                 .Select(j => j.Id).ToListAsync(ct);
         }
         foreach (var id in waiting)

@@ -7,8 +7,9 @@ namespace Aitbc.Coordinator.Data;
 /// Group commit: callers queue an item and await its result; one loop takes every item queued while the previous
 /// batch was being written and writes them as one batch (one transaction), so a burst costs one commit, not one
 /// each, and one writer takes the database's write lock instead of many racing for it. When a batch fails, its
-/// items are written again one at a time, so an error is answered only to the item that caused it. No error ends
-/// the loop; items still queued when the service stops are canceled.
+/// items are written again one at a time (where one item can be at fault: <see cref="RetryAlone"/>), so an error
+/// is answered only to the item that caused it. No error ends the loop; items still queued when the service stops
+/// are canceled.
 /// </summary>
 internal abstract class GroupCommit<TItem, TResult> : BackgroundService
 {
@@ -24,6 +25,12 @@ internal abstract class GroupCommit<TItem, TResult> : BackgroundService
 
     /// <summary>The order a batch is written in (for example, one that lets writers on several instances take locks in one order).</summary>
     protected virtual Comparison<TItem>? Order => null;
+
+    /// <summary>
+    /// Whether a failed batch is written again item by item. Only worth it where one item can make a batch fail;
+    /// where none can, a failure is the database's, and trying each item alone would hold every caller up behind it.
+    /// </summary>
+    protected virtual bool RetryAlone => true;
 
     /// <summary>Queues the item and answers once its batch is committed.</summary>
     protected async Task<TResult> CommitAsync(TItem item, CancellationToken ct)
@@ -53,7 +60,7 @@ internal abstract class GroupCommit<TItem, TResult> : BackgroundService
                 {
                     batch.Sort((a, b) => order(a.Item, b.Item));
                 }
-                if (!await TryWriteAsync(batch, answerErrors: batch.Count == 1))
+                if (!await TryWriteAsync(batch, answerErrors: batch.Count == 1 || !RetryAlone))
                 {
                     foreach (var p in batch)
                     {

@@ -51,7 +51,9 @@ internal sealed partial class Sweeper(IServiceScopeFactory scopes, Dispatcher di
             await db.Offers.Where(o => o.ExpiresAt <= now).ExecuteDeleteAsync(ct);
             if (options.Database == "postgres")
             {
-                await db.SeenSignatures.Where(s => s.Until < now).ExecuteDeleteAsync(ct);
+                // A margin of one skew: instances' clocks differ a little, and each judges freshness by its own.
+                var forgotten = now - (long)Aitbc.Core.HttpSignature.MaxSkew.TotalMilliseconds;
+                await db.SeenSignatures.Where(s => s.Until < forgotten).ExecuteDeleteAsync(ct);
             }
 
             await FailAsync(db, db.Jobs.Where(j => j.State == JobStates.AwaitingPayment && j.PaymentDeadline < now), JobStates.Expired, "unfunded",

@@ -14,21 +14,14 @@ namespace Aitbc.Coordinator.Providers;
 /// </summary>
 public sealed record ProviderRecord(int Completed, int Failed, int TimedOut, int Overcharged, double? MedianTimeToFirstTokenMs, double? MedianTokensPerSecond)
 {
-    /// <summary>How many overcharged jobs were among the completed ones (the rest were charged with no result).</summary>
-    internal int OverchargedCompleted { get; init; }
+    /// <summary>Jobs that count for the score, each once: completed, failed, timed out or overcharged.</summary>
+    internal int Counted { get; init; }
 
-    /// <summary>
-    /// For ordering offers of equal price: the share of jobs completed and charged as receipted, each job counted once;
-    /// no history counts as neutral.
-    /// </summary>
-    public double Score
-    {
-        get
-        {
-            var total = Completed + Failed + TimedOut + (Overcharged - OverchargedCompleted);
-            return total == 0 ? 0.5 : (double)(Completed - OverchargedCompleted) / total;
-        }
-    }
+    /// <summary>Of those, the jobs completed and charged no more than their verified receipt.</summary>
+    internal int Good { get; init; }
+
+    /// <summary>For ordering offers of equal price: the share of good jobs among those counted; no history counts as neutral.</summary>
+    public double Score => Counted == 0 ? 0.5 : (double)Good / Counted;
 }
 
 /// <summary>
@@ -68,21 +61,25 @@ internal static class ProviderRecords
                 j.PriceIn, j.PriceOut, j.Amount })
             .ToListAsync(ct);
         var completed = finished.Where(j => j.State == JobStates.Completed && j.Receipt != null).ToList();
-        // What the verified receipt charges is fixed by its token counts and the quoted prices (ReceiptCheck): the
-        // metered cost, capped at the escrow. A settle above it, or any settle of a job not completed, overcharged.
-        var overchargedCompleted = completed.Count(j => j.ChargedAmount is { } charged &&
-            (ulong)charged > Math.Min(Pricing.Cost(j.TokensIn ?? 0, j.TokensOut ?? 0, new Amount((ulong)j.PriceIn), new Amount((ulong)j.PriceOut))?.Units ?? ulong.MaxValue,
-                (ulong)j.Amount));
-        var chargedWithoutResult = finished.Count(j => j.State != JobStates.Completed && j.ChargedAmount > 0);
-        var timedOut = finished.Count(j => j.State == JobStates.Failed && j.FailureCode is AcceptTimeout or Timeout);
-        var failed = finished.Count(j => j.State == JobStates.Failed && j.FailureCode is "provider_failed" or "provider_rejected");
+        int failed = 0, timedOut = 0, overcharged = 0, counted = 0, good = 0;
+        foreach (var j in finished)
+        {
+            var done = j.State == JobStates.Completed && j.Receipt != null;
+            // What the verified receipt charges is fixed by its token counts and the quoted prices (ReceiptCheck): the
+            // metered cost, capped at the escrow. A settle above it, or any settle of a job not completed, overcharged.
+            var over = j.ChargedAmount is { } charged && charged > 0 && (!done ||
+                (ulong)charged > Math.Min(Pricing.Cost(j.TokensIn ?? 0, j.TokensOut ?? 0, new Amount((ulong)j.PriceIn), new Amount((ulong)j.PriceOut))?.Units ?? ulong.MaxValue,
+                    (ulong)j.Amount));
+            var isFailed = j.State == JobStates.Failed && j.FailureCode is "provider_failed" or "provider_rejected";
+            var isTimedOut = j.State == JobStates.Failed && j.FailureCode is AcceptTimeout or Timeout;
+            (failed, timedOut, overcharged) = (failed + (isFailed ? 1 : 0), timedOut + (isTimedOut ? 1 : 0), overcharged + (over ? 1 : 0));
+            counted += done || isFailed || isTimedOut || over ? 1 : 0;
+            good += done && !over ? 1 : 0;
+        }
         var ttft = completed.Where(j => j.FirstTokenAt is not null && j.AcceptedAt is not null).Select(j => (double)(j.FirstTokenAt!.Value - j.AcceptedAt!.Value));
         var tps = completed.Where(j => j.FirstTokenAt is not null && j.FinishedAt > j.FirstTokenAt && j.TokensOut > 0)
             .Select(j => j.TokensOut!.Value * 1000.0 / (j.FinishedAt!.Value - j.FirstTokenAt!.Value));
-        return new ProviderRecord(completed.Count, failed, timedOut, overchargedCompleted + chargedWithoutResult, Median(ttft), Median(tps))
-        {
-            OverchargedCompleted = overchargedCompleted,
-        };
+        return new ProviderRecord(completed.Count, failed, timedOut, overcharged, Median(ttft), Median(tps)) { Counted = counted, Good = good };
     }
 
     private static double? Median(IEnumerable<double> values)

@@ -44,10 +44,37 @@ public sealed class SharedReplayTests(PostgresMarket market) : IClassFixture<Pos
         }
         Assert.Equal(2, await market.DbAsync(db => db.Jobs.CountAsync(j => j.Client == client.Address.ToString())));
 
-        // The database forgets a signature once it can no longer be fresh (the sweeper deletes it).
+        // The database forgets a signature once it can no longer be fresh on any instance (the sweeper deletes it,
+        // one skew later, for instances whose clocks differ a little).
         Assert.True(await market.DbAsync(db => db.SeenSignatures.AnyAsync()));
-        market.Time.Advance(HttpSignature.MaxSkew + TimeSpan.FromSeconds(1));
-        await MarketFixture.Eventually(async () => !await market.DbAsync(db => db.SeenSignatures.AnyAsync(s => s.Until < market.Time.NowMs)),
-            "the sweeper to delete expired signatures");
+        var margin = (long)HttpSignature.MaxSkew.TotalMilliseconds;
+        market.Time.Advance((2 * HttpSignature.MaxSkew) + TimeSpan.FromSeconds(1));
+        await MarketFixture.Eventually(async () => !await market.DbAsync(db => db.SeenSignatures.AnyAsync(s => s.Until < market.Time.NowMs - margin)),
+            "the sweeper to delete signatures that can no longer be fresh");
+    }
+
+    [Fact]
+    public async Task A_request_whose_signature_could_not_be_recorded_is_judged_again_when_sent_again()
+    {
+        var model = market.NewModel();
+        await using var provider = await market.NewProviderAsync(model);
+        using var client = await market.NewClientAsync(0);
+        var body = MarketClient.JobBody(model, "a prompt sent while the table is away", idempotencyKey: "ledger-down");
+        var ts = market.Time.NowMs;
+        var signature = HttpSignature.Sign(client.Key, "POST", "/v1/jobs", ts, Encoding.UTF8.GetBytes(body));
+
+        await market.DbAsync(db => db.Database.ExecuteSqlRawAsync("ALTER TABLE seen_signatures RENAME TO seen_signatures_away"));
+        try
+        {
+            var failed = await SendAsync(market.Coordinator.Uri, body, client.Address, ts, signature);
+            Assert.Equal(HttpStatusCode.InternalServerError, failed.Status);
+        }
+        finally
+        {
+            await market.DbAsync(db => db.Database.ExecuteSqlRawAsync("ALTER TABLE seen_signatures_away RENAME TO seen_signatures"));
+        }
+        // Not remembered as seen by the instance: the same request, sent again, is taken; a third time it is a replay.
+        (await SendAsync(market.Coordinator.Uri, body, client.Address, ts, signature)).Expect(HttpStatusCode.Created);
+        (await SendAsync(market.Coordinator.Uri, body, client.Address, ts, signature)).ExpectProblem(HttpStatusCode.Unauthorized, "replayed_signature");
     }
 }

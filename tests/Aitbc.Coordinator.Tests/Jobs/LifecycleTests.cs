@@ -496,9 +496,19 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
         Assert.True((await provider.SubmitAsync(new EscrowSettleBody(Id(failedJob), new Amount(1), receipt.Hash))).Committed);
         await MarketFixture.Eventually(async () => (await market.JobAsync(Id(failedJob))).TryGetProperty("charged", out _), "the market to see the settle");
 
+        // And one done right: settled for exactly what its receipt says.
+        var (honest, honestOffer) = await RunningAsync(client, provider, model);
+        var honestTokens = FakeProvider.Tokens(honestOffer);
+        var (hIn, hOut, hAmount) = FakeProvider.Meter(honestOffer, honestTokens);
+        var honestReceipt = provider.SignReceipt(honestOffer, hIn, hOut, hAmount, string.Concat(honestTokens));
+        (await provider.PostResultAsync(Id(honest), string.Concat(honestTokens), honestReceipt)).Expect(HttpStatusCode.OK);
+        Assert.True((await provider.SubmitAsync(new EscrowSettleBody(Id(honest), hAmount, honestReceipt.Hash))).Committed);
+        await MarketFixture.Eventually(async () => (await market.JobAsync(Id(honest))).TryGetProperty("charged", out _), "the market to see the settle");
+
         var record = (await market.GetAsync($"/v1/providers/{provider.Address}")).Expect(HttpStatusCode.OK).GetProperty("record");
-        Assert.Equal((1, 1, 2), (record.GetProperty("completed").GetInt32(), record.GetProperty("failed").GetInt32(), record.GetProperty("overcharged").GetInt32()));
-        Assert.Equal(0, record.GetProperty("score").GetDouble());
+        Assert.Equal((2, 1, 2), (record.GetProperty("completed").GetInt32(), record.GetProperty("failed").GetInt32(), record.GetProperty("overcharged").GetInt32()));
+        // Three jobs, each counted once; one of them good.
+        Assert.Equal(1.0 / 3, record.GetProperty("score").GetDouble(), 9);
     }
 
     [Fact]
