@@ -25,6 +25,7 @@ internal sealed partial class BlockProducer : IAsyncDisposable
     private readonly ManualResetEventSlim _admitted = new(false);
     private readonly CancellationTokenSource _stop = new();
     private Thread? _thread;
+    private volatile Exception? _fault;
 
     /// <param name="time">The clock blocks are stamped with; the loop's waits are in real time.</param>
     public BlockProducer(Blockchain chain, TxPool pool, TxTracker tracker, Ed25519Key key, TimeProvider time, ILogger<BlockProducer> log)
@@ -56,7 +57,7 @@ internal sealed partial class BlockProducer : IAsyncDisposable
     public bool Running => _thread is { IsAlive: true };
 
     /// <summary>Set when the loop stopped on an error (storage failure); the node is then not ready.</summary>
-    public Exception? Fault { get; private set; }
+    public Exception? Fault => _fault;
 
     public long BlocksProduced;
     public double CommitSecondsTotal;
@@ -112,7 +113,7 @@ internal sealed partial class BlockProducer : IAsyncDisposable
         catch (Exception e)
         {
             // The thread ends here; the node sees the fault (not ready, and the executable stops with it).
-            Fault = e;
+            _fault = e;
             LogStopped(_log, e);
         }
     }
