@@ -478,32 +478,35 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
         await market.Node.FundAsync(provider.Address, Ait);
         using var client = await market.NewClientAsync(Funded);
 
-        // Completed with a verified receipt, then settled on the chain for the whole escrow: more than the receipt says.
-        var (job, offer) = await RunningAsync(client, provider, model);
-        var tokens = FakeProvider.Tokens(offer);
-        var (tokensIn, tokensOut, metered) = FakeProvider.Meter(offer, tokens);
-        var output = string.Concat(tokens);
-        var receipt = provider.SignReceipt(offer, tokensIn, tokensOut, metered, output);
-        (await provider.PostResultAsync(Id(job), output, receipt)).Expect(HttpStatusCode.OK);
-        var escrow = Amount.Parse(job.GetProperty("price").GetString()!);
-        Assert.True(escrow > metered, $"the escrow ({escrow}) must exceed the metered cost ({metered}) for this test");
-        Assert.True((await provider.SubmitAsync(new EscrowSettleBody(Id(job), escrow, receipt.Hash))).Committed);
-        await MarketFixture.Eventually(async () => (await market.JobAsync(Id(job))).TryGetProperty("charged", out _), "the market to see the settle");
+        // Settles on the chain, then waits until the market has seen it.
+        async Task SettleAsync(string jobId, Amount amount, Hash256 receipt)
+        {
+            Assert.True((await provider.SubmitAsync(new EscrowSettleBody(jobId, amount, receipt))).Committed);
+            await MarketFixture.Eventually(async () => (await market.JobAsync(jobId)).TryGetProperty("charged", out _), "the market to see the settle");
+        }
 
+        // Completes a job with a verified receipt, then settles it for what `charge` picks from the metered cost and the escrow.
+        async Task<UsageReceipt> CompleteAndSettleAsync(Func<Amount, Amount, Amount> charge)
+        {
+            var (job, offer) = await RunningAsync(client, provider, model);
+            var tokens = FakeProvider.Tokens(offer);
+            var (tokensIn, tokensOut, metered) = FakeProvider.Meter(offer, tokens);
+            var receipt = provider.SignReceipt(offer, tokensIn, tokensOut, metered, string.Concat(tokens));
+            (await provider.PostResultAsync(Id(job), string.Concat(tokens), receipt)).Expect(HttpStatusCode.OK);
+            var escrow = Amount.Parse(job.GetProperty("price").GetString()!);
+            Assert.True(escrow > metered, $"the escrow ({escrow}) must exceed the metered cost ({metered}) for this test");
+            await SettleAsync(Id(job), charge(metered, escrow), receipt.Hash);
+            return receipt;
+        }
+
+        // Settled for the whole escrow: more than the receipt says.
+        var receipt = await CompleteAndSettleAsync((_, escrow) => escrow);
         // Failed by the provider, then settled anyway.
         var (failedJob, _) = await RunningAsync(client, provider, model);
         (await provider.PostFailureAsync(Id(failedJob), "the GPU fell over")).Expect(HttpStatusCode.OK);
-        Assert.True((await provider.SubmitAsync(new EscrowSettleBody(Id(failedJob), new Amount(1), receipt.Hash))).Committed);
-        await MarketFixture.Eventually(async () => (await market.JobAsync(Id(failedJob))).TryGetProperty("charged", out _), "the market to see the settle");
-
+        await SettleAsync(Id(failedJob), new Amount(1), receipt.Hash);
         // And one done right: settled for exactly what its receipt says.
-        var (honest, honestOffer) = await RunningAsync(client, provider, model);
-        var honestTokens = FakeProvider.Tokens(honestOffer);
-        var (hIn, hOut, hAmount) = FakeProvider.Meter(honestOffer, honestTokens);
-        var honestReceipt = provider.SignReceipt(honestOffer, hIn, hOut, hAmount, string.Concat(honestTokens));
-        (await provider.PostResultAsync(Id(honest), string.Concat(honestTokens), honestReceipt)).Expect(HttpStatusCode.OK);
-        Assert.True((await provider.SubmitAsync(new EscrowSettleBody(Id(honest), hAmount, honestReceipt.Hash))).Committed);
-        await MarketFixture.Eventually(async () => (await market.JobAsync(Id(honest))).TryGetProperty("charged", out _), "the market to see the settle");
+        await CompleteAndSettleAsync((metered, _) => metered);
 
         var record = (await market.GetAsync($"/v1/providers/{provider.Address}")).Expect(HttpStatusCode.OK).GetProperty("record");
         Assert.Equal((2, 1, 2), (record.GetProperty("completed").GetInt32(), record.GetProperty("failed").GetInt32(), record.GetProperty("overcharged").GetInt32()));
