@@ -47,37 +47,25 @@ internal sealed record BenchOptions
 
     public static BenchOptions? Parse(string[] args, out string? error)
     {
-        var o = new BenchOptions();
-        error = null;
-        for (var i = 0; i < args.Length; i++)
+        var o = BenchArgs.Parse(args, new BenchOptions(), static (a, o) => a.Flag switch
         {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new FormatException($"{args[i]} needs a value");
-            int Number() => int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0
-                ? v : throw new FormatException($"{args[i - 1]} needs a positive integer");
-            try
-            {
-                o = args[i] switch
-                {
-                    "--db" => o with { Databases = ParseDatabases(Next()) },
-                    "--seconds" => o with { Seconds = Number() },
-                    "--warmup" => o with { Warmup = Number() },
-                    "--connections" => o with { Connections = Math.Min(Number(), 1024) },
-                    "--max-rate" => o with { MaxRate = Number() },
-                    "--providers" => o with { Providers = Math.Min(Number(), 64) },
-                    "--models" => o with { Models = Math.Min(Number(), 64) },
-                    "--dispatch-jobs" => o with { DispatchJobs = Number() },
-                    "--dispatch-warmup" => o with { DispatchWarmup = Number() },
-                    "--lock-interval" => o with { LockIntervalMs = Number() },
-                    "--block-ms" => o with { BlockMs = Number() },
-                    "--json" => o with { Json = true },
-                    _ => throw new FormatException($"unknown option '{args[i]}' (see --help)"),
-                };
-            }
-            catch (FormatException e)
-            {
-                error = e.Message;
-                return null;
-            }
+            "--db" => o with { Databases = ParseDatabases(a.Value()) },
+            "--seconds" => o with { Seconds = a.Int(1, 3600) },
+            "--warmup" => o with { Warmup = a.Int(1, 3600) },
+            "--connections" => o with { Connections = a.Int(1, 1024) },
+            "--max-rate" => o with { MaxRate = a.Int(1, 10_000_000) },
+            "--providers" => o with { Providers = a.Int(1, 64) },
+            "--models" => o with { Models = a.Int(1, 64) },
+            "--dispatch-jobs" => o with { DispatchJobs = a.Int(1, 1_000_000) },
+            "--dispatch-warmup" => o with { DispatchWarmup = a.Int(1, 1_000_000) },
+            "--lock-interval" => o with { LockIntervalMs = a.Int(1, 60_000) },
+            "--block-ms" => o with { BlockMs = a.Int(1, 60_000) },
+            "--json" => o with { Json = true },
+            _ => throw a.Unknown(),
+        }, out error);
+        if (o is null)
+        {
+            return null;
         }
         if (o.Models > o.Providers)
         {

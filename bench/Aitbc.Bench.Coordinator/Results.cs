@@ -9,7 +9,7 @@ internal sealed record DatabaseFigures(string Database, string LoadBefore, strin
 
 /// <summary>The figures of one run.</summary>
 internal sealed record BenchResult(BenchOptions Options, int Cores, string LoadAtStart, string LoadAtEnd, IReadOnlyList<DatabaseFigures> Databases,
-    SubmitFigures RawKestrel)
+    SubmitFigures RawKestrel) : IBenchReport
 {
     public const double GoalSubmissionsPerSecond = 3_000;
     public const double GoalSubmitP99Ms = 50;

@@ -65,66 +65,34 @@ internal sealed record BenchOptions
 
     public static BenchOptions? Parse(string[] args, out string? error)
     {
-        error = null;
-        var o = new BenchOptions();
         var connectionsGiven = false;
-        for (var i = 0; i < args.Length; i++)
+        var o = BenchArgs.Parse(args, new BenchOptions(), (a, o) =>
         {
-            var arg = args[i];
-            string? value = null;
-            var eq = arg.IndexOf('=', StringComparison.Ordinal);
-            if (eq > 0)
+            connectionsGiven |= a.Flag == "--connections";
+            return a.Flag switch
             {
-                value = arg[(eq + 1)..];
-                arg = arg[..eq];
-            }
-            string Next()
-            {
-                if (value is not null)
-                {
-                    return value;
-                }
-                if (i + 1 >= args.Length)
-                {
-                    throw new FormatException($"option '{arg}' needs a value");
-                }
-                return args[++i];
-            }
-            int Int(int min, int max)
-            {
-                var text = Next();
-                return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
-                    ? n
-                    : throw new FormatException($"{arg} must be an integer from {min} to {max}, not '{text}'");
-            }
-            try
-            {
-                switch (arg)
-                {
-                    case "--senders" or "--accounts": o = o with { Senders = Int(2, 10_000_000) }; break;
-                    case "--duration": o = o with { DurationSeconds = Int(1, 3600) }; break;
-                    case "--warmup": o = o with { WarmupSeconds = Int(0, 600) }; break;
-                    case "--half-duration": o = o with { HalfDurationSeconds = Int(0, 3600) }; break;
-                    case "--max-rate": o = o with { MaxRate = Int(1, 10_000_000) }; break;
-                    case "--total": o = o with { Total = Int(1, 100_000_000) }; break;
-                    case "--batch": o = o with { Batch = Int(1, 10_000) }; break;
-                    case "--connections": o = o with { Connections = Int(1, 1024) }; connectionsGiven = true; break;
-                    case "--single": o = o with { Single = true }; break;
-                    case "--window": o = o with { Window = Int(1, 10_000_000) }; break;
-                    case "--mempool-capacity": o = o with { MempoolCapacity = Int(1, 10_000_000) }; break;
-                    case "--verify-seconds": o = o with { VerifySeconds = Int(0, 600) }; break;
-                    case "--drain": o = o with { DrainSeconds = Int(1, 3600) }; break;
-                    case "--node": o = o with { NodeDll = Next() }; break;
-                    case "--json": o = o with { Json = true }; break;
-                    case "--keep-data": o = o with { KeepData = true }; break;
-                    default: throw new FormatException($"unknown option '{args[i]}' (see --help)");
-                }
-            }
-            catch (FormatException e)
-            {
-                error = e.Message;
-                return null;
-            }
+                "--senders" or "--accounts" => o with { Senders = a.Int(2, 10_000_000) },
+                "--duration" => o with { DurationSeconds = a.Int(1, 3600) },
+                "--warmup" => o with { WarmupSeconds = a.Int(0, 600) },
+                "--half-duration" => o with { HalfDurationSeconds = a.Int(0, 3600) },
+                "--max-rate" => o with { MaxRate = a.Int(1, 10_000_000) },
+                "--total" => o with { Total = a.Int(1, 100_000_000) },
+                "--batch" => o with { Batch = a.Int(1, 10_000) },
+                "--connections" => o with { Connections = a.Int(1, 1024) },
+                "--single" => o with { Single = true },
+                "--window" => o with { Window = a.Int(1, 10_000_000) },
+                "--mempool-capacity" => o with { MempoolCapacity = a.Int(1, 10_000_000) },
+                "--verify-seconds" => o with { VerifySeconds = a.Int(0, 600) },
+                "--drain" => o with { DrainSeconds = a.Int(1, 3600) },
+                "--node" => o with { NodeDll = a.Value() },
+                "--json" => o with { Json = true },
+                "--keep-data" => o with { KeepData = true },
+                _ => throw a.Unknown(),
+            };
+        }, out error);
+        if (o is null)
+        {
+            return null;
         }
         if (o.Single && !connectionsGiven)
         {

@@ -59,7 +59,7 @@ internal sealed record BenchResult(
     double? TxPerVerification,
     IReadOnlyDictionary<string, long> Refusals,
     long ForeignTxs,
-    IReadOnlyList<Goal> Goals)
+    IReadOnlyList<Goal> Goals) : IBenchReport
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 

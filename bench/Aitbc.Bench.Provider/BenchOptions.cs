@@ -33,35 +33,16 @@ internal sealed record BenchOptions
           --json             print the results as JSON on stdout (the table goes to stderr)
         """;
 
-    public static BenchOptions? Parse(string[] args, out string? error)
-    {
-        var o = new BenchOptions();
-        error = null;
-        for (var i = 0; i < args.Length; i++)
+    public static BenchOptions? Parse(string[] args, out string? error) =>
+        BenchArgs.Parse(args, new BenchOptions(), static (a, o) => a.Flag switch
         {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new FormatException($"{args[i]} needs a value");
-            int Number() => int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0
-                ? v : throw new FormatException($"{args[i - 1]} needs a positive integer");
-            try
-            {
-                o = args[i] switch
-                {
-                    "--jobs" => o with { Jobs = Number() },
-                    "--concurrency" => o with { Concurrency = Math.Min(Number(), 1024) },
-                    "--latency-jobs" => o with { LatencyJobs = Number() },
-                    "--warmup" => o with { WarmupJobs = Number() },
-                    "--block-ms" => o with { BlockMs = Number() },
-                    "--words" => o with { Words = Number() },
-                    "--json" => o with { Json = true },
-                    _ => throw new FormatException($"unknown option '{args[i]}' (see --help)"),
-                };
-            }
-            catch (FormatException e)
-            {
-                error = e.Message;
-                return null;
-            }
-        }
-        return o;
-    }
+            "--jobs" => o with { Jobs = a.Int(1, 10_000_000) },
+            "--concurrency" => o with { Concurrency = a.Int(1, 1024) },
+            "--latency-jobs" => o with { LatencyJobs = a.Int(1, 10_000_000) },
+            "--warmup" => o with { WarmupJobs = a.Int(1, 10_000_000) },
+            "--block-ms" => o with { BlockMs = a.Int(1, 60_000) },
+            "--words" => o with { Words = a.Int(1, 10_000) },
+            "--json" => o with { Json = true },
+            _ => throw a.Unknown(),
+        }, out error);
 }

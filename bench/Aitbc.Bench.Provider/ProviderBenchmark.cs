@@ -284,7 +284,7 @@ internal sealed record BenchResult(
     double JobsPerSecond, double LoadP50Ms, double LoadP99Ms, double CpuMsPerJob,
     double RoundTripP50Ms, double RoundTripMeanMs, double NodeCallsPerJob, IReadOnlyList<NodeCalls> NodeByKind, double ChainP50Ms, double ChainMeanMs,
     double ProcessingP50Ms, double ProcessingMeanMs, double ProcessingP99Ms, double BackendP50Ms, double BackendMeanMs,
-    double AddedP50Ms, double AddedMeanMs, double AddedP99Ms, double HttpFloorP50Ms, int SampledUnsettled)
+    double AddedP50Ms, double AddedMeanMs, double AddedP99Ms, double HttpFloorP50Ms, int SampledUnsettled) : IBenchReport
 {
     public const double GoalMs = 5;
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };

@@ -30,34 +30,15 @@ internal sealed record BenchOptions
           --json             print the results as JSON on stdout (the table goes to stderr)
         """;
 
-    public static BenchOptions? Parse(string[] args, out string? error)
-    {
-        var o = new BenchOptions();
-        error = null;
-        for (var i = 0; i < args.Length; i++)
+    public static BenchOptions? Parse(string[] args, out string? error) =>
+        BenchArgs.Parse(args, new BenchOptions(), static (a, o) => a.Flag switch
         {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new FormatException($"{args[i]} needs a value");
-            double Number() => double.TryParse(Next(), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v > 0
-                ? v : throw new FormatException($"{args[i - 1]} needs a positive number");
-            try
-            {
-                o = args[i] switch
-                {
-                    "--seconds" => o with { Seconds = Number() },
-                    "--warmup" => o with { WarmupSeconds = Number() },
-                    "--connections" => o with { Connections = (int)Number() },
-                    "--unlocks" => o with { Unlocks = (int)Number() },
-                    "--raw-seconds" => o with { RawSeconds = Number() },
-                    "--json" => o with { Json = true },
-                    _ => throw new FormatException($"unknown option '{args[i]}' (see --help)"),
-                };
-            }
-            catch (FormatException e)
-            {
-                error = e.Message;
-                return null;
-            }
-        }
-        return o;
-    }
+            "--seconds" => o with { Seconds = a.Positive() },
+            "--warmup" => o with { WarmupSeconds = a.Positive() },
+            "--connections" => o with { Connections = a.Int(1, 4096) },
+            "--unlocks" => o with { Unlocks = a.Int(1, 1000) },
+            "--raw-seconds" => o with { RawSeconds = a.Positive() },
+            "--json" => o with { Json = true },
+            _ => throw a.Unknown(),
+        }, out error);
 }

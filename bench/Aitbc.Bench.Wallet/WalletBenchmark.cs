@@ -20,7 +20,7 @@ namespace Aitbc.Bench.Wallet;
 internal sealed record WalletBenchResult(
     int Cores, int Connections, double UnlockMeanMs, double UnlockMinMs, double UnlockMaxMs, KdfCost Kdf,
     SignLoad.Result Api, SignLoad.Result Floor, InProcessSigning.Rate RawOne, InProcessSigning.Rate RawAll, InProcessSigning.Rate TxSign,
-    InProcessSigning.Rate Signer, long AuditEntries, double AuditEntriesPerCommit)
+    InProcessSigning.Rate Signer, long AuditEntries, double AuditEntriesPerCommit) : IBenchReport
 {
     /// <summary>Signatures per second through the API over raw NSec signing on all cores, both measured in this run.</summary>
     public double Ratio => Api.PerSecond / RawAll.PerSecond;
