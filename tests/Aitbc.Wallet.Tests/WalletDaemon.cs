@@ -7,48 +7,6 @@ using Microsoft.Data.Sqlite;
 
 namespace Aitbc.Wallet.Tests;
 
-/// <summary>An HTTP answer: status, body text and (when the body is JSON) the parsed body.</summary>
-public sealed record Reply(HttpStatusCode Status, string Text, JsonElement Json)
-{
-    /// <summary>The problem details' stable <c>code</c>, or null when the body has none.</summary>
-    public string? Code => Json.ValueKind == JsonValueKind.Object && Json.TryGetProperty("code", out var c) ? c.GetString() : null;
-
-    public string? Detail => Json.ValueKind == JsonValueKind.Object && Json.TryGetProperty("detail", out var d) ? d.GetString() : null;
-
-    public static async Task<Reply> FromAsync(HttpResponseMessage response)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        var json = default(JsonElement);
-        if (text.Length > 0)
-        {
-            try
-            {
-                using var doc = JsonDocument.Parse(text);
-                json = doc.RootElement.Clone();
-            }
-            catch (JsonException)
-            {
-                // Not JSON: the test looks at Text.
-            }
-        }
-        return new Reply(response.StatusCode, text, json);
-    }
-
-    public JsonElement Expect(HttpStatusCode expected)
-    {
-        Assert.True(Status == expected, $"expected {(int)expected}, got {(int)Status}: {Text}");
-        return Json;
-    }
-
-    /// <summary>Asserts a problem details answer (RFC 9457) with this status and code.</summary>
-    public Reply ExpectProblem(HttpStatusCode status, string code)
-    {
-        Assert.True(Status == status && Code == code, $"expected {(int)status} {code}, got {(int)Status}: {Text}");
-        Assert.False(string.IsNullOrEmpty(Json.GetProperty("title").GetString()), "a problem has a title");
-        return this;
-    }
-}
-
 /// <summary>
 /// A real wallet daemon (<see cref="WalletServer"/>) with its own keystore in a folder, and an HTTP client that
 /// carries the token from its cookie file. The KDF is cheap here (1 pass, 8 MiB) so unlocks take milliseconds.

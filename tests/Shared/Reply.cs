@@ -1,9 +1,9 @@
 using System.Net;
 using System.Text.Json;
 
-namespace Aitbc.Coordinator.Tests.Infrastructure;
+namespace Aitbc.Testing;
 
-/// <summary>An HTTP answer: status, body text and (when the body is JSON) the parsed body.</summary>
+/// <summary>An HTTP answer: status, body text and (when the body is JSON) the parsed body (linked into the test projects that call HTTP APIs).</summary>
 public sealed record Reply(HttpStatusCode Status, string Text, JsonElement Json)
 {
     /// <summary>The problem details' stable <c>code</c>, or null when the body has none.</summary>
