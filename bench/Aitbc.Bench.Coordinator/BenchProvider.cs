@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using Aitbc.Core;
 using Aitbc.Node.Client;
+using Aitbc.ServiceDefaults;
 
 namespace Aitbc.Bench.Coordinator;
 
@@ -105,17 +106,10 @@ internal sealed class BenchProvider : IAsyncDisposable
         {
             while (socket.State == WebSocketState.Open)
             {
-                var count = 0;
-                WebSocketReceiveResult r;
-                do
-                {
-                    r = await socket.ReceiveAsync(new ArraySegment<byte>(buffer, count, buffer.Length - count), ct);
-                    count += r.Count;
-                }
-                while (!r.EndOfMessage && count < buffer.Length);
+                var (count, closed, _) = await WebSocketMessages.ReceiveAsync(socket, buffer, ct);
                 // Timed as soon as the message is whole, before any parsing.
                 var arrived = Stopwatch.GetTimestamp();
-                if (r.MessageType == WebSocketMessageType.Close)
+                if (closed)
                 {
                     return;
                 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Text.Json;
+using Aitbc.ServiceDefaults;
 
 namespace Aitbc.Bench.Coordinator;
 
@@ -40,16 +41,9 @@ internal sealed class ChainWatch : IAsyncDisposable
         {
             while (_socket.State == WebSocketState.Open)
             {
-                var count = 0;
-                WebSocketReceiveResult r;
-                do
-                {
-                    r = await _socket.ReceiveAsync(new ArraySegment<byte>(buffer, count, buffer.Length - count), ct);
-                    count += r.Count;
-                }
-                while (!r.EndOfMessage && count < buffer.Length);
+                var (count, closed, _) = await WebSocketMessages.ReceiveAsync(_socket, buffer, ct);
                 var arrived = Stopwatch.GetTimestamp();
-                if (r.MessageType == WebSocketMessageType.Close)
+                if (closed)
                 {
                     return;
                 }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Aitbc.Core;
 using Aitbc.Node.Client;
 using Aitbc.Provider.Jobs;
+using Aitbc.ServiceDefaults;
 using Microsoft.Extensions.Logging;
 
 namespace Aitbc.Provider;
@@ -139,19 +140,12 @@ internal sealed partial class CoordinatorLink(JobRunner runner, HttpClient coord
         var buffer = new byte[1024 * 1024];
         while (socket.State == WebSocketState.Open && !ct.IsCancellationRequested)
         {
-            var count = 0;
-            WebSocketReceiveResult r;
-            do
-            {
-                r = await socket.ReceiveAsync(new ArraySegment<byte>(buffer, count, buffer.Length - count), ct);
-                count += r.Count;
-            }
-            while (!r.EndOfMessage && count < buffer.Length);
-            if (r.MessageType == WebSocketMessageType.Close)
+            var (count, closed, tooLarge) = await WebSocketMessages.ReceiveAsync(socket, buffer, ct);
+            if (closed)
             {
                 return;
             }
-            if (!r.EndOfMessage)
+            if (tooLarge)
             {
                 // Larger than any job: close, and the loop reconnects.
                 await socket.CloseAsync(WebSocketCloseStatus.MessageTooBig, "message too large", CancellationToken.None);

@@ -15,6 +15,7 @@ namespace Aitbc.Coordinator.Auth;
 internal sealed class ReplayLedger(IServiceScopeFactory scopes) : GroupCommit<(string Digest, long Until), bool>(MaxBatch)
 {
     public const int MaxBatch = 512;
+    private (string Table, string Digest, string Until)? _names;
 
     /// <summary>A digest and a number cannot make an insert fail: a failed batch is the database's failure, answered to all.</summary>
     protected override bool RetryAlone => false;
@@ -30,9 +31,7 @@ internal sealed class ReplayLedger(IServiceScopeFactory scopes) : GroupCommit<(s
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<CoordinatorDb>();
-        var names = ModelSql.For<SeenSignatureEntity>(db);
-        var digest = names.Column(nameof(SeenSignatureEntity.Digest));
-        var until = names.Column(nameof(SeenSignatureEntity.Until));
+        var (table, digest, until) = _names ??= Names(ModelSql.For<SeenSignatureEntity>(db));
 
         // One statement for the batch; a signature twice in one batch is inserted once, and the later one is the replay.
         var distinct = batch.DistinctBy(b => b.Digest, StringComparer.Ordinal).ToList();
@@ -51,7 +50,7 @@ internal sealed class ReplayLedger(IServiceScopeFactory scopes) : GroupCommit<(s
             command.Parameters.Add(d);
             command.Parameters.Add(u);
         }
-        command.CommandText = $"INSERT INTO {names.Table} ({digest}, {until}) VALUES {values} " +
+        command.CommandText = $"INSERT INTO {table} ({digest}, {until}) VALUES {values} " +
             $"ON CONFLICT ({digest}) DO NOTHING RETURNING {digest}";
         var inserted = new HashSet<string>(StringComparer.Ordinal);
         await using (var reader = await command.ExecuteReaderAsync())
@@ -63,4 +62,7 @@ internal sealed class ReplayLedger(IServiceScopeFactory scopes) : GroupCommit<(s
         }
         return [.. batch.Select(b => inserted.Remove(b.Digest))];
     }
+
+    private static (string, string, string) Names(ModelSql names) =>
+        (names.Table, names.Column(nameof(SeenSignatureEntity.Digest)), names.Column(nameof(SeenSignatureEntity.Until)));
 }

@@ -5,6 +5,7 @@ using Aitbc.Coordinator.Data;
 using Aitbc.Coordinator.Dispatch;
 using Aitbc.Coordinator.Jobs;
 using Aitbc.Node.Client;
+using Aitbc.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -62,15 +63,8 @@ internal sealed partial class ChainFollower(
         var buffer = new byte[256 * 1024];
         while (ws.State == WebSocketState.Open)
         {
-            var count = 0;
-            WebSocketReceiveResult r;
-            do
-            {
-                r = await ws.ReceiveAsync(new ArraySegment<byte>(buffer, count, buffer.Length - count), ct);
-                count += r.Count;
-            }
-            while (!r.EndOfMessage && count < buffer.Length);
-            if (r.MessageType == WebSocketMessageType.Close)
+            var (count, closed, _) = await WebSocketMessages.ReceiveAsync(ws, buffer, ct);
+            if (closed)
             {
                 return;
             }

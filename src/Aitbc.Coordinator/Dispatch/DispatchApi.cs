@@ -3,6 +3,7 @@ using System.Text.Json;
 using Aitbc.Coordinator.Auth;
 using Aitbc.Coordinator.Data;
 using Aitbc.Coordinator.Jobs;
+using Aitbc.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -53,15 +54,8 @@ internal static class DispatchApi
             var streaming = new HashSet<string>(StringComparer.Ordinal);
             while (socket.State == WebSocketState.Open)
             {
-                var count = 0;
-                WebSocketReceiveResult r;
-                do
-                {
-                    r = await socket.ReceiveAsync(new ArraySegment<byte>(buffer, count, buffer.Length - count), cts.Token);
-                    count += r.Count;
-                }
-                while (!r.EndOfMessage && count < buffer.Length);
-                if (r.MessageType == WebSocketMessageType.Close || !r.EndOfMessage)
+                var (count, closed, tooLarge) = await WebSocketMessages.ReceiveAsync(socket, buffer, cts.Token);
+                if (closed || tooLarge)
                 {
                     break;
                 }

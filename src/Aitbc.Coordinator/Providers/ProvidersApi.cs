@@ -113,10 +113,11 @@ internal static class ProvidersApi
         // Online stays online (the common case: nothing the market book holds changes but the offers' expiry, which
         // the book's age covers); offline comes back, and the book is told. Suspended and deregistered stay as they are.
         var ct = http.RequestAborted;
-        if (await db.Providers.Where(p => p.Address == address && p.Status == ProviderStatuses.Online)
-                .ExecuteUpdateAsync(s => s.SetProperty(p => p.LastHeartbeat, now), ct) == 0)
+        var cameBack = false;
+        try
         {
-            try
+            if (await db.Providers.Where(p => p.Address == address && p.Status == ProviderStatuses.Online)
+                    .ExecuteUpdateAsync(s => s.SetProperty(p => p.LastHeartbeat, now), ct) == 0)
             {
                 if (await db.Providers.Where(p => p.Address == address && p.Status == ProviderStatuses.Offline)
                         .ExecuteUpdateAsync(s => s.SetProperty(p => p.LastHeartbeat, now).SetProperty(p => p.Status, ProviderStatuses.Online), ct) == 0)
@@ -125,22 +126,20 @@ internal static class ProvidersApi
                         ? Problems.Of(MarketErrors.Suspended, $"{address} was taken off the market by the operator")
                         : Problems.Of(MarketErrors.UnknownProvider, $"{address} is not registered: register first");
                 }
-                await RenewOffersAsync(db, address, now, options, ct);
+                cameBack = true;
             }
-            finally
+            await db.Offers.Where(o => o.ProviderAddress == address)
+                .ExecuteUpdateAsync(s => s.SetProperty(o => o.ExpiresAt, now + (options.OfferTtlSeconds * 1000L)), ct);
+        }
+        finally
+        {
+            if (cameBack)
             {
                 book.Invalidate();
             }
         }
-        else
-        {
-            await RenewOffersAsync(db, address, now, options, ct);
-        }
         return TypedResults.Ok(new { address, status = ProviderStatuses.Online, nextHeartbeatWithinSeconds = options.HeartbeatTimeoutSeconds });
     }
-
-    private static Task RenewOffersAsync(CoordinatorDb db, string address, long now, CoordinatorOptions options, CancellationToken ct) =>
-        db.Offers.Where(o => o.ProviderAddress == address).ExecuteUpdateAsync(s => s.SetProperty(o => o.ExpiresAt, now + (options.OfferTtlSeconds * 1000L)), ct);
 
     private static async Task<IResult> Deregister(HttpContext http, CoordinatorDb db, MarketBook book)
     {
