@@ -72,7 +72,9 @@ internal static class ProviderRecords
                     (ulong)j.Amount));
             var isFailed = j.State == JobStates.Failed && j.FailureCode is "provider_failed" or "provider_rejected";
             var isTimedOut = j.State == JobStates.Failed && j.FailureCode is AcceptTimeout or Timeout;
-            (failed, timedOut, overcharged) = (failed + (isFailed ? 1 : 0), timedOut + (isTimedOut ? 1 : 0), overcharged + (over ? 1 : 0));
+            failed += isFailed ? 1 : 0;
+            timedOut += isTimedOut ? 1 : 0;
+            overcharged += over ? 1 : 0;
             counted += done || isFailed || isTimedOut || over ? 1 : 0;
             good += done && !over ? 1 : 0;
         }
