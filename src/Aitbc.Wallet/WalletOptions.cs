@@ -32,5 +32,9 @@ public sealed class WalletOptions
     [Range(8, 4 * 1024 * 1024)]
     public int KdfMemoryKiB { get; set; } = 256 * 1024;
 
+    /// <summary>The most wallet-scoped API tokens one wallet may hold at once.</summary>
+    [Range(1, 10_000)]
+    public int MaxTokensPerWallet { get; set; } = 64;
+
     public string CookiePath => Cookie ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(Keystore))!, "wallet.cookie");
 }

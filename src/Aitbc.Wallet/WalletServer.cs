@@ -2,6 +2,7 @@ using System.Net;
 using Aitbc.Node.Client;
 using Aitbc.Wallet.Api;
 using Aitbc.Wallet.Audit;
+using Aitbc.Wallet.Auth;
 using Aitbc.Wallet.Keystore;
 using Aitbc.ServiceDefaults;
 using Aitbc.Wallet.Signing;
@@ -39,6 +40,10 @@ public sealed class WalletServer : IAsyncDisposable
 
     public WalletKeystore Keystore => _ctx.Keystore;
 
+    /// <summary>The API's routes, for the tests that check every one of them is guarded.</summary>
+    internal IEnumerable<Microsoft.AspNetCore.Routing.RouteEndpoint> Endpoints =>
+        _app.Services.GetRequiredService<Microsoft.AspNetCore.Routing.EndpointDataSource>().Endpoints.OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>();
+
     public static async Task<WalletServer> StartAsync(WalletOptions options, Action<ILoggingBuilder>? logging = null, CancellationToken ct = default)
     {
         if (!IPAddress.TryParse(options.Host, out var ip) || !IPAddress.IsLoopback(ip))
@@ -60,8 +65,10 @@ public sealed class WalletServer : IAsyncDisposable
         var keystore = new WalletKeystore(options.Keystore, new KdfCost(options.KdfPasses, options.KdfMemoryKiB));
         var audit = new AuditLog(keystore, TimeProvider.System);
         var signer = new WalletSigner(keystore, audit, node, chainId, TimeProvider.System);
-        var ctx = new WalletContext(keystore, signer, audit, node, options);
+        var tokens = new WalletTokens(keystore, options.MaxTokensPerWallet);
+        var ctx = new WalletContext(keystore, signer, audit, tokens, node, options);
         var cookie = new CookieAuth(options.CookiePath);
+        var guard = new ApiGuard(cookie, tokens, signer, keystore);
 
         var builder = ServiceHost.CreateBuilder(ip.ToString(), options.Port, logging);
         builder.Services.AddSingleton(ctx);
@@ -69,14 +76,14 @@ public sealed class WalletServer : IAsyncDisposable
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.Use(cookie.Middleware);
         app.MapHealthChecks("/health/live");
         app.MapHealthChecks("/health/ready");
         app.MapOpenApi();
-        app.MapGroup("/v1").MapWalletsApi().MapSigningApi().MapAuditApi();
+        app.MapGroup("/v1").AddEndpointFilter(guard).MapWalletsApi().MapSigningApi().MapTokensApi().MapAuditApi();
         try
         {
             await app.StartAsync(ct);
+            guard.Port = new Uri(app.Urls.First()).Port;
         }
         catch
         {

@@ -1,8 +1,9 @@
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
+using System.Net;
 using System.Text.Json;
+using System.Text;
+using Aitbc.Wallet.Auth;
 using Microsoft.Data.Sqlite;
 
 namespace Aitbc.Wallet.Tests;

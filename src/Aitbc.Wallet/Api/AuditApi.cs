@@ -11,12 +11,28 @@ internal static class AuditApi
     public static RouteGroupBuilder MapAuditApi(this RouteGroupBuilder v1)
     {
         v1.MapGet("/audit", Read).WithName("ReadAudit").WithSummary("Entries after a sequence number (?wallet=&after=&limit=, at most 1000).");
-        v1.MapGet("/audit/verify", (WalletContext ctx) => TypedResults.Ok(ctx.Audit.Verify())).WithName("VerifyAudit")
-            .WithSummary("Recompute the hash chain; names the first entry that does not hold.");
+        v1.MapGet("/audit/verify", Verify).WithName("VerifyAudit")
+            .WithSummary("Recompute the hash chain and the MACs of unlocked wallets' entries; names the first entry that does not hold.");
         return v1;
     }
 
     public sealed record AuditPage(IReadOnlyList<AuditEntry> Entries, long? Next);
+
+    private static IResult Verify(WalletContext ctx)
+    {
+        var keys = ctx.Signer.AuditKeys();
+        try
+        {
+            return TypedResults.Ok(ctx.Audit.Verify(keys));
+        }
+        finally
+        {
+            foreach (var k in keys.Values)
+            {
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(k.Key);
+            }
+        }
+    }
 
     private static IResult Read(WalletContext ctx, string? wallet, long? after, int? limit)
     {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Aitbc.Core;
 using Aitbc.Node.Client;
 using Aitbc.ServiceDefaults;
+using Aitbc.Wallet.Auth;
 using Aitbc.Wallet.Signing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -14,7 +15,8 @@ internal static class SigningApi
 {
     public static RouteGroupBuilder MapSigningApi(this RouteGroupBuilder v1)
     {
-        var w = v1.MapGroup("/wallets/{name}");
+        // All of these may be called with the wallet's own token: they sign only within the wallet's policy.
+        var w = v1.MapGroup("/wallets/{name}").AllowWalletToken();
         w.MapPost("/sign", Sign).WithName("SignTx").WithSummary("Sign {type, body, nonce?, fee?}; answers the signed transaction (not submitted).");
         w.MapPost("/send", Send).WithName("Send").WithSummary("Transfer {to, amount, memo?, fee?, wait?}: nonce, sign, submit, optionally wait for commit.");
         w.MapPost("/escrow/lock", (WalletContext c, string name, HttpRequest r, CancellationToken ct) => SendBody(c, name, TxTypes.EscrowLock, r, ct))

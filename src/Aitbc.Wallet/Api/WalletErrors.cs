@@ -31,6 +31,10 @@ internal static class WalletErrors
         new("tx_rejected", 422, "The transaction was refused when its block was built."),
         new("node_unavailable", 502, "The node cannot be reached."),
         new("invalid_parameter", 400, "A query parameter is out of range."),
+        new("invalid_host", 400, "The request is not addressed to the daemon on loopback."),
+        new("token_scope", 403, "This wallet token may not call this endpoint or this wallet."),
+        new("too_many_tokens", 409, "The wallet holds the most tokens it may."),
+        new("token_not_found", 404, "No such token."),
     }.ToDictionary(e => e.Code);
 
     public static ApiError Get(string code) => ByCode[code];

@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Aitbc.Core;
 using Aitbc.Node.Client;
 using Aitbc.ServiceDefaults;
+using Aitbc.Wallet.Auth;
 using Aitbc.Wallet.Keystore;
 using Aitbc.Wallet.Policy;
 using Microsoft.AspNetCore.Builder;
@@ -28,14 +29,14 @@ internal static class WalletsApi
         w.MapPost("/", Create).WithName("CreateWallet").WithSummary("Create (random seed; the phrase is shown once) or import (phrase or raw seed).");
         w.MapPost("/import", ImportFile).WithName("ImportWallet").WithSummary("Import an export file with its password.");
         w.MapGet("/", List).WithName("ListWallets");
-        w.MapGet("/{name}", Get).WithName("GetWallet");
+        w.MapGet("/{name}", Get).WithName("GetWallet").AllowWalletToken();
         w.MapDelete("/{name}", Delete).WithName("DeleteWallet").WithSummary("Delete; ?confirm= must repeat the name.");
         w.MapPost("/{name}/rename", Rename).WithName("RenameWallet");
         w.MapGet("/{name}/export", Export).WithName("ExportWallet").WithSummary("The encrypted export file (still under the wallet's password).");
         w.MapPost("/{name}/unlock", Unlock).WithName("UnlockWallet").WithSummary("Unlock for a time (default 300 s).");
         w.MapPost("/{name}/lock", Lock).WithName("LockWallet");
         w.MapPut("/{name}/policy", SetPolicy).WithName("SetPolicy").WithSummary("Replace the spending policy (the wallet must be unlocked).");
-        w.MapGet("/{name}/balance", Balance).WithName("GetBalance");
+        w.MapGet("/{name}/balance", Balance).WithName("GetBalance").AllowWalletToken();
         return v1;
     }
 
@@ -109,12 +110,14 @@ internal static class WalletsApi
 
     private static IResult Delete(WalletContext ctx, string name, string? confirm)
     {
+        var address = ctx.Keystore.Get(name)?.Address;
         var error = ctx.Keystore.Delete(name, confirm);
         if (error is not null)
         {
             return WalletErrors.Of(error);
         }
         ctx.Signer.Lock(name);
+        ctx.Tokens.RevokeAll(address!.Value); // a key imported again later does not bring its old tokens back
         return TypedResults.NoContent();
     }
 

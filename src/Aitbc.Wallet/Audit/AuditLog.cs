@@ -7,11 +7,15 @@ namespace Aitbc.Wallet.Audit;
 
 /// <summary>
 /// One entry per signing decision. Each entry's hash covers the previous entry's hash, so an entry
-/// altered, removed or reordered in the file breaks the chain from there on.
+/// altered, removed or reordered in the file breaks the chain from there on. The hash alone can be
+/// recomputed by whoever rewrites the file, so each entry also carries a MAC of its hash under its
+/// wallet's audit key (derived from the seed): a rewrite without the password breaks the MAC of the
+/// rewritten entry and of every later one, whichever wallet wrote them. Null for entries written before
+/// keystore schema 2.
 /// </summary>
 public sealed record AuditEntry(
     long Seq, long Time, string Wallet, Address Address, Hash256 TxId, string Type, Amount Amount,
-    string Decision, string? Reason, Hash256 PrevHash, Hash256 Hash)
+    string Decision, string? Reason, Hash256 PrevHash, Hash256 Hash, string? Mac = null)
 {
     public const string Signed = "signed";
     public const string Refused = "refused";
@@ -39,10 +43,25 @@ public sealed record AuditEntry(
         w.EndObject();
         return Hash256.Compute(w.WrittenSpan);
     }
+
+    /// <summary>HMAC-SHA256 under the wallet's audit key of <c>AITBC/audit-mac/v1\n</c> + the entry's hash (hex).</summary>
+    public static string ComputeMac(ReadOnlySpan<byte> auditKey, Hash256 hash)
+    {
+        Span<byte> input = stackalloc byte[19 + 64];
+        "AITBC/audit-mac/v1\n"u8.CopyTo(input);
+        System.Text.Encoding.ASCII.GetBytes(hash.ToString(), input[19..]);
+        return Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(auditKey, input));
+    }
 }
 
-/// <summary>The result of checking the whole chain of entries.</summary>
-public sealed record AuditVerification(bool Intact, long Entries, long? FirstBadSeq, string? Problem);
+/// <summary>What <see cref="AuditLog.Verify"/> can check an address's MACs with: its audit key, and the first entry it vouches for.</summary>
+public sealed record AuditKey(byte[] Key, long From);
+
+/// <summary>
+/// The result of checking the whole chain of entries. <paramref name="MacChecked"/> entries had their MAC
+/// checked (those of unlocked wallets, from each wallet's boundary on); the others only their hash chain.
+/// </summary>
+public sealed record AuditVerification(bool Intact, long Entries, long? FirstBadSeq, string? Problem, long MacChecked = 0, long MacUnchecked = 0);
 
 /// <summary>
 /// The audit log in the keystore file. Appends are group-committed: concurrent signers' entries are
@@ -50,7 +69,7 @@ public sealed record AuditVerification(bool Intact, long Entries, long? FirstBad
 /// </summary>
 public sealed class AuditLog : IAsyncDisposable
 {
-    private static readonly string[] InsertParameters = ["$seq", "$time", "$wallet", "$address", "$tx", "$type", "$amount", "$decision", "$reason", "$prev", "$hash"];
+    private static readonly string[] InsertParameters = ["$seq", "$time", "$wallet", "$address", "$tx", "$type", "$amount", "$decision", "$reason", "$prev", "$hash", "$mac"];
     private readonly WalletKeystore _keystore;
     private readonly TimeProvider _time;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
@@ -59,7 +78,7 @@ public sealed class AuditLog : IAsyncDisposable
     private Hash256 _last;
 
     private sealed record Pending(string Wallet, Address Address, Hash256 TxId, string Type, Amount Amount, string Decision, string? Reason,
-        TaskCompletionSource<AuditEntry> Done);
+        byte[] AuditKey, TaskCompletionSource<AuditEntry> Done);
 
     public AuditLog(WalletKeystore keystore, TimeProvider time)
     {
@@ -79,10 +98,12 @@ public sealed class AuditLog : IAsyncDisposable
         _writer = Task.Run(WriteLoopAsync);
     }
 
-    public Task<AuditEntry> AppendAsync(string wallet, Address address, Hash256 txId, string type, Amount amount, string decision, string? reason)
+    /// <summary>Appends an entry MAC'd with <paramref name="auditKey"/> (the unlocked wallet's; every decision is made with the wallet unlocked).</summary>
+    public Task<AuditEntry> AppendAsync(string wallet, Address address, Hash256 txId, string type, Amount amount, string decision, string? reason, byte[] auditKey)
     {
         var done = new TaskCompletionSource<AuditEntry>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_queue.Writer.TryWrite(new Pending(wallet, address, txId, type, amount, decision, reason, done)))
+        // A copy: a lock zeroes the wallet's key while its entry may still wait in the queue; the writer zeroes the copy once used.
+        if (!_queue.Writer.TryWrite(new Pending(wallet, address, txId, type, amount, decision, reason, (byte[])auditKey.Clone(), done)))
         {
             done.SetException(new ObjectDisposedException(nameof(AuditLog)));
         }
@@ -129,16 +150,17 @@ public sealed class AuditLog : IAsyncDisposable
         using var cmd = c.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = """
-            INSERT INTO audit (seq, time, wallet, address, tx_id, type, amount, decision, reason, prev_hash, hash)
-            VALUES ($seq, $time, $wallet, $address, $tx, $type, $amount, $decision, $reason, $prev, $hash)
+            INSERT INTO audit (seq, time, wallet, address, tx_id, type, amount, decision, reason, prev_hash, hash, mac)
+            VALUES ($seq, $time, $wallet, $address, $tx, $type, $amount, $decision, $reason, $prev, $hash, $mac)
             """;
         var ps = InsertParameters.Select(n => cmd.Parameters.Add(n, SqliteType.Text)).ToArray();
         foreach (var p in batch)
         {
             seq++;
             var hash = AuditEntry.Compute(seq, now, p.Wallet, p.Address, p.TxId, p.Type, p.Amount, p.Decision, p.Reason, last);
-            var e = new AuditEntry(seq, now, p.Wallet, p.Address, p.TxId, p.Type, p.Amount, p.Decision, p.Reason, last, hash);
-            object?[] values = [seq, now, e.Wallet, e.Address.ToString(), e.TxId.ToString(), e.Type, e.Amount.ToString(), e.Decision, (object?)e.Reason ?? DBNull.Value, last.ToString(), hash.ToString()];
+            var e = new AuditEntry(seq, now, p.Wallet, p.Address, p.TxId, p.Type, p.Amount, p.Decision, p.Reason, last, hash, AuditEntry.ComputeMac(p.AuditKey, hash));
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(p.AuditKey);
+            object?[] values = [seq, now, e.Wallet, e.Address.ToString(), e.TxId.ToString(), e.Type, e.Amount.ToString(), e.Decision, (object?)e.Reason ?? DBNull.Value, last.ToString(), hash.ToString(), e.Mac];
             for (var i = 0; i < ps.Length; i++)
             {
                 ps[i].Value = values[i];
@@ -176,7 +198,7 @@ public sealed class AuditLog : IAsyncDisposable
     {
         using var c = _keystore.Connect();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT seq, time, wallet, address, tx_id, type, amount, decision, reason, prev_hash, hash FROM audit " +
+        cmd.CommandText = "SELECT seq, time, wallet, address, tx_id, type, amount, decision, reason, prev_hash, hash, mac FROM audit " +
             "WHERE seq > $after AND ($wallet IS NULL OR wallet = $wallet) ORDER BY seq LIMIT $limit";
         cmd.Parameters.AddWithValue("$after", afterSeq);
         cmd.Parameters.AddWithValue("$wallet", (object?)wallet ?? DBNull.Value);
@@ -187,21 +209,25 @@ public sealed class AuditLog : IAsyncDisposable
         {
             list.Add(new AuditEntry(r.GetInt64(0), r.GetInt64(1), r.GetString(2), Address.Parse(r.GetString(3)), Hash256.Parse(r.GetString(4)),
                 r.GetString(5), Amount.Parse(r.GetString(6)), r.GetString(7), r.IsDBNull(8) ? null : r.GetString(8),
-                Hash256.Parse(r.GetString(9)), Hash256.Parse(r.GetString(10))));
+                Hash256.Parse(r.GetString(9)), Hash256.Parse(r.GetString(10)), r.IsDBNull(11) ? null : r.GetString(11)));
         }
         return list;
     }
 
-    /// <summary>Recomputes every entry's hash and link, in order; reports the first that does not hold.</summary>
-    public AuditVerification Verify()
+    /// <summary>
+    /// Recomputes every entry's hash and link, in order, and the MAC of each entry of an address in <paramref name="keys"/>
+    /// from its boundary on; reports the first that does not hold.
+    /// </summary>
+    public AuditVerification Verify(IReadOnlyDictionary<Address, AuditKey> keys)
     {
         using var c = _keystore.Connect();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT seq, time, wallet, address, tx_id, type, amount, decision, reason, prev_hash, hash FROM audit ORDER BY seq";
+        cmd.CommandText = "SELECT seq, time, wallet, address, tx_id, type, amount, decision, reason, prev_hash, hash, mac FROM audit ORDER BY seq";
         using var r = cmd.ExecuteReader();
         var expectedSeq = 1L;
         var prev = Hash256.Zero;
         long count = 0;
+        long macChecked = 0;
         while (r.Read())
         {
             var seq = r.GetInt64(0);
@@ -225,11 +251,21 @@ public sealed class AuditLog : IAsyncDisposable
             {
                 return new AuditVerification(false, count, seq, $"entry {seq} was altered (its hash does not match its contents)");
             }
+            if (keys.TryGetValue(address, out var key) && seq >= key.From)
+            {
+                var mac = r.IsDBNull(11) ? null : r.GetString(11);
+                if (mac is null || !System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+                    System.Text.Encoding.ASCII.GetBytes(mac), System.Text.Encoding.ASCII.GetBytes(AuditEntry.ComputeMac(key.Key, hash))))
+                {
+                    return new AuditVerification(false, count, seq, $"entry {seq} was rewritten without the key of {address} (its MAC does not hold)", macChecked, count - macChecked);
+                }
+                macChecked++;
+            }
             prev = hash;
             expectedSeq++;
             count++;
         }
-        return new AuditVerification(true, count, null, null);
+        return new AuditVerification(true, count, null, null, macChecked, count - macChecked);
     }
 
     public async ValueTask DisposeAsync()

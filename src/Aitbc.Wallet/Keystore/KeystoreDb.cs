@@ -2,10 +2,19 @@ using Microsoft.Data.Sqlite;
 
 namespace Aitbc.Wallet.Keystore;
 
-/// <summary>The keystore's SQLite file: opened in WAL mode with full sync; the schema is created or checked on open.</summary>
+/// <summary>
+/// The keystore's SQLite file: opened in WAL mode with full sync; the schema is created, checked or
+/// migrated on open. The folder is created 0700 and the file 0600 before SQLite first opens it, so its
+/// <c>-wal</c> and <c>-shm</c> files (which SQLite creates with the database file's mode) are 0600 too.
+/// </summary>
 internal static class KeystoreDb
 {
-    public const int SchemaVersion = 1;
+    /// <summary>2: audit entries carry a MAC (<c>audit.mac</c>), wallets the first entry they vouch for (<c>wallets.audit_from</c>), and API tokens (<c>tokens</c>).</summary>
+    public const int SchemaVersion = 2;
+
+    public const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    public const UnixFileMode FolderMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
     public static string ConnectionString(string path) => new SqliteConnectionStringBuilder
     {
@@ -24,6 +33,42 @@ internal static class KeystoreDb
         return c;
     }
 
+    /// <summary>
+    /// Creates a folder (and its missing parents) readable by its owner only. An existing folder keeps its
+    /// mode: it may be the user's own (a keystore given as <c>~/keystore.db</c>), not ours to change.
+    /// </summary>
+    public static void CreatePrivateFolder(string folder)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(folder);
+        }
+        else
+        {
+            Directory.CreateDirectory(folder, FolderMode);
+        }
+    }
+
+    /// <summary>The keystore file and its SQLite companions as owner-only: created so, and tightened if an older build left them wider.</summary>
+    public static void SecureFiles(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+        if (!File.Exists(path))
+        {
+            using var created = new FileStream(path, new FileStreamOptions { Mode = System.IO.FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = FileMode });
+        }
+        foreach (var file in new[] { path, path + "-wal", path + "-shm", path + "-journal" })
+        {
+            if (File.Exists(file) && File.GetUnixFileMode(file) != FileMode)
+            {
+                File.SetUnixFileMode(file, FileMode);
+            }
+        }
+    }
+
     public static void Initialize(string connectionString)
     {
         using var c = Open(connectionString);
@@ -31,38 +76,74 @@ internal static class KeystoreDb
         cmd.CommandText = """
             PRAGMA journal_mode=WAL;
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-            CREATE TABLE IF NOT EXISTS wallets (
-                name TEXT PRIMARY KEY,
-                address TEXT NOT NULL UNIQUE,
-                kdf_passes INTEGER NOT NULL,
-                kdf_memory_kib INTEGER NOT NULL,
-                salt BLOB NOT NULL,
-                nonce BLOB NOT NULL,
-                ciphertext BLOB NOT NULL,
-                policy TEXT NOT NULL,
-                policy_mac TEXT NOT NULL,
-                created_at INTEGER NOT NULL);
-            CREATE TABLE IF NOT EXISTS audit (
-                seq INTEGER PRIMARY KEY,
-                time INTEGER NOT NULL,
-                wallet TEXT NOT NULL,
-                address TEXT NOT NULL,
-                tx_id TEXT NOT NULL,
-                type TEXT NOT NULL,
-                amount TEXT NOT NULL,
-                decision TEXT NOT NULL,
-                reason TEXT,
-                prev_hash TEXT NOT NULL,
-                hash TEXT NOT NULL);
-            CREATE INDEX IF NOT EXISTS audit_address_time ON audit (address, time);
-            INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '1');
             """;
         cmd.ExecuteNonQuery();
         cmd.CommandText = "SELECT value FROM meta WHERE key = 'schema'";
         var version = cmd.ExecuteScalar() as string;
-        if (version != SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture))
+        using var tx = c.BeginTransaction();
+        cmd.Transaction = tx;
+        if (version is null)
         {
-            throw new InvalidOperationException($"The keystore's schema is version {version}; this build reads version {SchemaVersion}.");
+            cmd.CommandText = """
+                CREATE TABLE wallets (
+                    name TEXT PRIMARY KEY,
+                    address TEXT NOT NULL UNIQUE,
+                    kdf_passes INTEGER NOT NULL,
+                    kdf_memory_kib INTEGER NOT NULL,
+                    salt BLOB NOT NULL,
+                    nonce BLOB NOT NULL,
+                    ciphertext BLOB NOT NULL,
+                    policy TEXT NOT NULL,
+                    policy_mac TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    audit_from INTEGER);
+                CREATE TABLE audit (
+                    seq INTEGER PRIMARY KEY,
+                    time INTEGER NOT NULL,
+                    wallet TEXT NOT NULL,
+                    address TEXT NOT NULL,
+                    tx_id TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    amount TEXT NOT NULL,
+                    decision TEXT NOT NULL,
+                    reason TEXT,
+                    prev_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL,
+                    mac TEXT);
+                CREATE INDEX audit_address_time ON audit (address, time);
+                INSERT INTO meta (key, value) VALUES ('schema', '2');
+                """ + TokensTable;
         }
+        else if (version == "1")
+        {
+            // Schema 1 to 2 in one transaction: old entries keep no MAC, and each wallet's boundary is set (and
+            // authenticated) when it is first opened with its password (WalletKeystore.Open).
+            cmd.CommandText = """
+                ALTER TABLE audit ADD COLUMN mac TEXT;
+                ALTER TABLE wallets ADD COLUMN audit_from INTEGER;
+                UPDATE meta SET value = '2' WHERE key = 'schema';
+                """ + TokensTable;
+        }
+        else if (version != SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture))
+        {
+            throw new InvalidOperationException($"The keystore's schema is version {version}; this build reads versions 1 and {SchemaVersion}.");
+        }
+        else
+        {
+            cmd.CommandText = "SELECT 1";
+        }
+        cmd.ExecuteNonQuery();
+        tx.Commit();
     }
+
+    private const string TokensTable = """
+
+        CREATE TABLE tokens (
+            id TEXT PRIMARY KEY,
+            address TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE,
+            label TEXT,
+            created_at INTEGER NOT NULL);
+        CREATE INDEX tokens_address ON tokens (address);
+        """;
 }

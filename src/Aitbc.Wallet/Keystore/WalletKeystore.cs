@@ -6,8 +6,12 @@ using Microsoft.Data.Sqlite;
 
 namespace Aitbc.Wallet.Keystore;
 
-/// <summary>A wallet as stored: its name, address, sealed seed and policy. The seed is never stored in the clear.</summary>
-public sealed record WalletRecord(string Name, SealedSeed Sealed, SpendingPolicy Policy, string PolicyMac, DateTimeOffset CreatedAt)
+/// <summary>
+/// A wallet as stored: its name, address, sealed seed and policy. The seed is never stored in the clear.
+/// <paramref name="AuditFrom"/> is the first audit sequence number from which every entry of this address carries
+/// its MAC (null: a wallet of keystore schema 1 not yet opened since); the policy MAC covers it.
+/// </summary>
+public sealed record WalletRecord(string Name, SealedSeed Sealed, SpendingPolicy Policy, string PolicyMac, DateTimeOffset CreatedAt, long? AuditFrom)
 {
     public Address Address => Sealed.Address;
 }
@@ -15,17 +19,19 @@ public sealed record WalletRecord(string Name, SealedSeed Sealed, SpendingPolicy
 /// <summary>An expected refusal from the keystore, with the reason to show.</summary>
 public sealed record KeystoreError(string Code, string Message);
 
-/// <summary>A wallet opened with its password: its key, and the key that authenticates its policy.</summary>
-public sealed class OpenedWallet(WalletRecord record, Ed25519Key key, byte[] policyKey) : IDisposable
+/// <summary>A wallet opened with its password: its key, the key that authenticates its policy, and the key of its audit MACs.</summary>
+public sealed class OpenedWallet(WalletRecord record, Ed25519Key key, byte[] policyKey, byte[] auditKey) : IDisposable
 {
     public WalletRecord Record { get; } = record;
     public Ed25519Key Key { get; } = key;
     public byte[] PolicyKey { get; } = policyKey;
+    public byte[] AuditKey { get; } = auditKey;
 
     public void Dispose()
     {
         Key.Dispose();
         CryptographicOperations.ZeroMemory(PolicyKey);
+        CryptographicOperations.ZeroMemory(AuditKey);
     }
 }
 
@@ -41,13 +47,10 @@ public sealed class WalletKeystore
     public WalletKeystore(string path, KdfCost? cost = null)
     {
         Path = System.IO.Path.GetFullPath(path);
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        KeystoreDb.CreatePrivateFolder(System.IO.Path.GetDirectoryName(Path)!);
+        KeystoreDb.SecureFiles(Path);
         _connectionString = KeystoreDb.ConnectionString(Path);
         KeystoreDb.Initialize(_connectionString);
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(Path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
         Cost = cost ?? KdfCost.Default;
     }
 
@@ -110,11 +113,26 @@ public sealed class WalletKeystore
             return (null, new KeystoreError("invalid_seed", "a raw seed is 32 bytes (64 hex characters)"));
         }
         using var key = Ed25519Key.FromSeed(seed);
+        return Insert(name, SealedSeed.Seal(seed, key.Address, password, Cost), seed);
+    }
+
+    /// <summary>A new row with the unlimited policy; its audit MACs start after the last entry now in the log (older ones may be another key's).</summary>
+    private (WalletRecord?, KeystoreError?) Insert(string name, SealedSeed sealedSeed, ReadOnlySpan<byte> seed)
+    {
+        var auditFrom = NextAuditSeq();
         var policyKey = SpendingPolicy.KeyFromSeed(seed);
-        var record = new WalletRecord(name, SealedSeed.Seal(seed, key.Address, password, Cost), SpendingPolicy.Unlimited,
-            SpendingPolicy.Unlimited.Mac(policyKey, key.Address), DateTimeOffset.UtcNow);
+        var record = new WalletRecord(name, sealedSeed, SpendingPolicy.Unlimited,
+            SpendingPolicy.Unlimited.Mac(policyKey, sealedSeed.Address, auditFrom), DateTimeOffset.UtcNow, auditFrom);
         CryptographicOperations.ZeroMemory(policyKey);
         return Insert(record);
+    }
+
+    private long NextAuditSeq()
+    {
+        using var c = Connect();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT COALESCE(MAX(seq), 0) + 1 FROM audit";
+        return (long)cmd.ExecuteScalar()!;
     }
 
     private (WalletRecord?, KeystoreError?) Insert(WalletRecord r)
@@ -122,8 +140,8 @@ public sealed class WalletKeystore
         using var c = Connect();
         using var cmd = c.CreateCommand();
         cmd.CommandText = """
-            INSERT INTO wallets (name, address, kdf_passes, kdf_memory_kib, salt, nonce, ciphertext, policy, policy_mac, created_at)
-            VALUES ($name, $address, $passes, $memory, $salt, $nonce, $ciphertext, $policy, $mac, $created)
+            INSERT INTO wallets (name, address, kdf_passes, kdf_memory_kib, salt, nonce, ciphertext, policy, policy_mac, created_at, audit_from)
+            VALUES ($name, $address, $passes, $memory, $salt, $nonce, $ciphertext, $policy, $mac, $created, $auditFrom)
             """;
         cmd.Parameters.AddWithValue("$name", r.Name);
         cmd.Parameters.AddWithValue("$address", r.Address.ToString());
@@ -135,6 +153,7 @@ public sealed class WalletKeystore
         cmd.Parameters.AddWithValue("$policy", r.Policy.ToJson());
         cmd.Parameters.AddWithValue("$mac", r.PolicyMac);
         cmd.Parameters.AddWithValue("$created", r.CreatedAt.ToUnixTimeMilliseconds());
+        cmd.Parameters.AddWithValue("$auditFrom", (object?)r.AuditFrom ?? DBNull.Value);
         try
         {
             cmd.ExecuteNonQuery();
@@ -152,7 +171,7 @@ public sealed class WalletKeystore
     {
         using var c = Connect();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT name, address, kdf_passes, kdf_memory_kib, salt, nonce, ciphertext, policy, policy_mac, created_at FROM wallets ORDER BY name";
+        cmd.CommandText = "SELECT name, address, kdf_passes, kdf_memory_kib, salt, nonce, ciphertext, policy, policy_mac, created_at, audit_from FROM wallets ORDER BY name";
         using var r = cmd.ExecuteReader();
         var list = new List<WalletRecord>();
         while (r.Read())
@@ -166,7 +185,7 @@ public sealed class WalletKeystore
     {
         using var c = Connect();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT name, address, kdf_passes, kdf_memory_kib, salt, nonce, ciphertext, policy, policy_mac, created_at FROM wallets WHERE name = $name";
+        cmd.CommandText = "SELECT name, address, kdf_passes, kdf_memory_kib, salt, nonce, ciphertext, policy, policy_mac, created_at, audit_from FROM wallets WHERE name = $name";
         cmd.Parameters.AddWithValue("$name", name);
         using var r = cmd.ExecuteReader();
         return r.Read() ? Read(r) : null;
@@ -189,7 +208,8 @@ public sealed class WalletKeystore
             throw new InvalidDataException($"The keystore row of wallet '{name}' has an unreadable policy: the file was altered.");
         }
         var sealedSeed = new SealedSeed(address, new KdfCost(r.GetInt32(2), r.GetInt32(3)), (byte[])r[4], (byte[])r[5], (byte[])r[6]);
-        return new WalletRecord(name, sealedSeed, policy, r.GetString(8), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(9)));
+        return new WalletRecord(name, sealedSeed, policy, r.GetString(8), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(9)),
+            r.IsDBNull(10) ? null : r.GetInt64(10));
     }
 
     /// <summary>Opens a wallet with its password and checks that nothing in its row was altered.</summary>
@@ -212,15 +232,18 @@ public sealed class WalletKeystore
             if (key.Address != record.Address)
             {
                 key.Dispose();
+                CryptographicOperations.ZeroMemory(policyKey);
                 return (null, new KeystoreError("tampered", $"the keystore row of wallet '{name}' was altered: its key is not its address"));
             }
             if (!CryptographicOperations.FixedTimeEquals(
-                System.Text.Encoding.ASCII.GetBytes(record.Policy.Mac(policyKey, record.Address)), System.Text.Encoding.ASCII.GetBytes(record.PolicyMac)))
+                System.Text.Encoding.ASCII.GetBytes(record.Policy.Mac(policyKey, record.Address, record.AuditFrom)), System.Text.Encoding.ASCII.GetBytes(record.PolicyMac)))
             {
                 key.Dispose();
-                return (null, new KeystoreError("tampered", $"the spending policy of wallet '{name}' was altered outside the wallet"));
+                CryptographicOperations.ZeroMemory(policyKey);
+                return (null, new KeystoreError("tampered", $"the spending policy of wallet '{name}' (or the start of its audit MACs) was altered outside the wallet"));
             }
-            return (new OpenedWallet(record, key, policyKey), null);
+            var opened = new OpenedWallet(record, key, policyKey, SpendingPolicy.AuditKeyFromSeed(seed));
+            return (record.AuditFrom is null ? StartAuditMacs(opened) : opened, null);
         }
         finally
         {
@@ -228,10 +251,40 @@ public sealed class WalletKeystore
         }
     }
 
+    /// <summary>
+    /// The migration of a schema-1 wallet, at its first open with the password: its audit MACs start after the
+    /// last entry now in the log (none of this address can be in flight: it was locked), and the boundary joins the policy MAC.
+    /// </summary>
+    private OpenedWallet StartAuditMacs(OpenedWallet opened)
+    {
+        var r = opened.Record;
+        var from = NextAuditSeq();
+        var mac = r.Policy.Mac(opened.PolicyKey, r.Address, from);
+        using var c = Connect();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "UPDATE wallets SET audit_from = $from, policy_mac = $mac WHERE name = $name AND address = $address AND audit_from IS NULL";
+        cmd.Parameters.AddWithValue("$from", from);
+        cmd.Parameters.AddWithValue("$mac", mac);
+        cmd.Parameters.AddWithValue("$name", r.Name);
+        cmd.Parameters.AddWithValue("$address", r.Address.ToString());
+        if (cmd.ExecuteNonQuery() == 1)
+        {
+            return new OpenedWallet(r with { AuditFrom = from, PolicyMac = mac }, opened.Key, opened.PolicyKey, opened.AuditKey);
+        }
+        // Another open migrated it first: take the boundary it set, once its MAC holds under this key.
+        if (Get(r.Name) is not { AuditFrom: { } set } now || now.Address != r.Address ||
+            now.PolicyMac != now.Policy.Mac(opened.PolicyKey, r.Address, set))
+        {
+            opened.Dispose();
+            throw new InvalidOperationException($"Wallet '{r.Name}' changed while it was being opened.");
+        }
+        return new OpenedWallet(now, opened.Key, opened.PolicyKey, opened.AuditKey);
+    }
+
     /// <summary>Replaces a wallet's policy; needs the wallet opened, since the policy is authenticated with its key.</summary>
     public WalletRecord SetPolicy(OpenedWallet wallet, SpendingPolicy policy)
     {
-        var mac = policy.Mac(wallet.PolicyKey, wallet.Record.Address);
+        var mac = policy.Mac(wallet.PolicyKey, wallet.Record.Address, wallet.Record.AuditFrom);
         using var c = Connect();
         using var cmd = c.CreateCommand();
         cmd.CommandText = "UPDATE wallets SET policy = $policy, policy_mac = $mac WHERE name = $name AND address = $address";
@@ -305,11 +358,8 @@ public sealed class WalletKeystore
             {
                 return (null, new KeystoreError("tampered", "the export's key is not its address: the file was altered"));
             }
-            var policyKey = SpendingPolicy.KeyFromSeed(seed);
-            var record = new WalletRecord(name ?? export.Name, sealedSeed, SpendingPolicy.Unlimited,
-                SpendingPolicy.Unlimited.Mac(policyKey, sealedSeed.Address), DateTimeOffset.UtcNow);
-            CryptographicOperations.ZeroMemory(policyKey);
-            return CheckName(record.Name) is { } invalid ? (null, invalid) : Insert(record);
+            var newName = name ?? export.Name;
+            return CheckName(newName) is { } invalid ? (null, invalid) : Insert(newName, sealedSeed, seed);
         }
         finally
         {

@@ -61,27 +61,46 @@ public sealed record SpendingPolicy(
         }
     }
 
-    /// <summary>Whether this policy allows nothing that <paramref name="other"/> refuses (null limits and lists allow anything).</summary>
+    /// <summary>The recipients a transfer may pay (null: any).</summary>
+    public IReadOnlyList<Address>? EffectiveRecipients => AllowedRecipients;
+
+    /// <summary>The providers an escrow lock may pay (null: any): without a providers' list, the recipients' list, as <see cref="Check"/> applies it.</summary>
+    public IReadOnlyList<Address>? EffectiveProviders => AllowedProviders ?? AllowedRecipients;
+
+    /// <summary>
+    /// Whether this policy allows nothing that <paramref name="other"/> refuses. The lists compared are the
+    /// effective ones, what each policy lets each kind of transaction pay: comparing the raw lists took a
+    /// missing providers' list for "any provider", while the recipients' list then limits locks.
+    /// </summary>
     public bool IsAtLeastAsStrictAs(SpendingPolicy other)
     {
         static bool Limit(Amount? mine, Amount? theirs) => theirs is null || (mine is { } m && m <= theirs.Value);
         static bool List(IReadOnlyList<Address>? mine, IReadOnlyList<Address>? theirs) => theirs is null || (mine is not null && mine.All(theirs.Contains));
         return Limit(MaxPerTx, other.MaxPerTx) && Limit(MaxPerDay, other.MaxPerDay) &&
-            List(AllowedRecipients, other.AllowedRecipients) && List(AllowedProviders, other.AllowedProviders);
+            List(EffectiveRecipients, other.EffectiveRecipients) && List(EffectiveProviders, other.EffectiveProviders);
     }
 
     /// <summary>
     /// A MAC over the policy keyed from the wallet's seed: a policy edited in the keystore file by
-    /// anything but the daemon (with the wallet unlocked) is detected.
+    /// anything but the daemon (with the wallet unlocked) is detected. From keystore schema 2 it also
+    /// covers the first audit entry whose MAC the wallet vouches for (<paramref name="auditFrom"/>), so that
+    /// boundary cannot be moved without the key; null (a row of schema 1 not yet opened) keeps the v1 form.
     /// </summary>
-    public string Mac(ReadOnlySpan<byte> policyKey, Address address) =>
-        Convert.ToHexStringLower(HMACSHA256.HashData(policyKey, Encoding.UTF8.GetBytes($"AITBC/policy/v1\n{address}\n{ToJson()}")));
+    public string Mac(ReadOnlySpan<byte> policyKey, Address address, long? auditFrom) =>
+        Convert.ToHexStringLower(HMACSHA256.HashData(policyKey, Encoding.UTF8.GetBytes(auditFrom is { } from
+            ? $"AITBC/policy/v2\n{address}\n{from.ToString(System.Globalization.CultureInfo.InvariantCulture)}\n{ToJson()}"
+            : $"AITBC/policy/v1\n{address}\n{ToJson()}")));
 
-    public static byte[] KeyFromSeed(ReadOnlySpan<byte> seed)
+    public static byte[] KeyFromSeed(ReadOnlySpan<byte> seed) => DeriveKey("AITBC/policy-key/v1\n"u8, seed);
+
+    /// <summary>The key of the wallet's audit MACs, derived from the seed like the policy's (another label, so another key).</summary>
+    public static byte[] AuditKeyFromSeed(ReadOnlySpan<byte> seed) => DeriveKey("AITBC/audit-key/v1\n"u8, seed);
+
+    private static byte[] DeriveKey(ReadOnlySpan<byte> label, ReadOnlySpan<byte> seed)
     {
-        var input = new byte[seed.Length + 20];
-        "AITBC/policy-key/v1\n"u8.CopyTo(input);
-        seed.CopyTo(input.AsSpan(20));
+        var input = new byte[label.Length + seed.Length];
+        label.CopyTo(input);
+        seed.CopyTo(input.AsSpan(label.Length));
         var key = SHA256.HashData(input);
         CryptographicOperations.ZeroMemory(input);
         return key;

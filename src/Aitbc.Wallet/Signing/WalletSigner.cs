@@ -82,6 +82,23 @@ public sealed class WalletSigner(WalletKeystore keystore, AuditLog audit, NodeCl
     /// <summary>When the wallet's unlock runs out, or null when it is locked.</summary>
     public DateTimeOffset? UnlockedUntil(string name) => Active(name)?.Expires;
 
+    /// <summary>The address of an unlocked wallet, from memory (no keystore read), or null when it is locked.</summary>
+    public Address? UnlockedAddress(string name) => Active(name)?.Wallet.Record.Address;
+
+    /// <summary>The audit keys of the unlocked wallets, with the first entry each vouches for: what a verification can check MACs with.</summary>
+    public IReadOnlyDictionary<Address, AuditKey> AuditKeys()
+    {
+        var keys = new Dictionary<Address, AuditKey>();
+        foreach (var name in _sessions.Keys)
+        {
+            if (Active(name) is { Wallet: var w })
+            {
+                keys[w.Record.Address] = new AuditKey((byte[])w.AuditKey.Clone(), w.Record.AuditFrom ?? long.MaxValue);
+            }
+        }
+        return keys;
+    }
+
     private Session? Active(string name)
     {
         if (!_sessions.TryGetValue(name, out var s))
@@ -144,7 +161,7 @@ public sealed class WalletSigner(WalletKeystore keystore, AuditLog audit, NodeCl
             return (null, new SignError("invalid_transaction", $"the receipt names provider {unsigned.Provider}, not this wallet's address"));
         }
         var receipt = unsigned with { Signature = s.Wallet.Key.Sign(unsigned.SigningBytes()) };
-        await audit.AppendAsync(name, receipt.Provider, receipt.Hash, "receipt", receipt.Amount, AuditEntry.Signed, null);
+        await audit.AppendAsync(name, receipt.Provider, receipt.Hash, "receipt", receipt.Amount, AuditEntry.Signed, null, s.Wallet.AuditKey);
         return (receipt, null);
     }
 
@@ -161,7 +178,7 @@ public sealed class WalletSigner(WalletKeystore keystore, AuditLog audit, NodeCl
         }
         var bytes = HttpSignature.SigningBytes(method, pathAndQuery, timestamp, bodyHash);
         var signature = Hex.Encode(s.Wallet.Key.Sign(bytes));
-        await audit.AppendAsync(name, s.Wallet.Record.Address, Hash256.Compute(bytes), "http", Amount.Zero, AuditEntry.Signed, null);
+        await audit.AppendAsync(name, s.Wallet.Record.Address, Hash256.Compute(bytes), "http", Amount.Zero, AuditEntry.Signed, null, s.Wallet.AuditKey);
         return (signature, null);
     }
 
@@ -200,11 +217,11 @@ public sealed class WalletSigner(WalletKeystore keystore, AuditLog audit, NodeCl
         if (refusal is not null)
         {
             // Refused before any signature exists; the entry names the transaction by the id it would have had.
-            await audit.AppendAsync(name, address, Transaction.ComputeId(chainId, address, nonce, fee, body), body.Type, spend, AuditEntry.Refused, refusal);
+            await audit.AppendAsync(name, address, Transaction.ComputeId(chainId, address, nonce, fee, body), body.Type, spend, AuditEntry.Refused, refusal, s.Wallet.AuditKey);
             return (null, new SignError("policy_refused", $"wallet '{name}' may not sign this: {refusal}"));
         }
         var tx = Transaction.Sign(s.Wallet.Key, chainId, nonce, fee, body);
-        await audit.AppendAsync(name, address, tx.Id, tx.Type, spend, AuditEntry.Signed, null);
+        await audit.AppendAsync(name, address, tx.Id, tx.Type, spend, AuditEntry.Signed, null, s.Wallet.AuditKey);
         return (tx, null);
     }
 

@@ -1,6 +1,7 @@
-using System.Net;
 using System.Net.Http.Headers;
+using System.Net;
 using System.Text;
+using Aitbc.Wallet.Auth;
 
 namespace Aitbc.Wallet.Tests.Api;
 

@@ -113,7 +113,7 @@ public sealed class WalletSignerTests
         var entry = Assert.Single(h.Audit.Read("w", 0, 10));
         Assert.Equal((tx!.Id, AuditEntry.Signed, address, new Amount(7 + 1_500)), (entry.TxId, entry.Decision, entry.Address, entry.Amount));
         Assert.Equal(h.Time.GetUtcNow().ToUnixTimeMilliseconds(), entry.Time);
-        Assert.True(h.Audit.Verify().Intact);
+        Assert.True(h.Audit.Verify(h.Signer.AuditKeys()).Intact);
     }
 
     [Fact]
