@@ -1,18 +1,18 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Net;
-using System.Text.Json;
 using System.Text;
+using System.Text.Json;
 using Aitbc.Core;
-using Aitbc.Node.Client;
 using Aitbc.Node;
+using Aitbc.Node.Client;
+using Aitbc.Wallet;
 using Aitbc.Wallet.Audit;
 using Aitbc.Wallet.Auth;
 using Aitbc.Wallet.Keystore;
 using Aitbc.Wallet.Signing;
-using Aitbc.Wallet;
 using Microsoft.Data.Sqlite;
 
 namespace Aitbc.Bench.Wallet;

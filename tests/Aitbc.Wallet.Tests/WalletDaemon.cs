@@ -1,8 +1,8 @@
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Net;
-using System.Text.Json;
+using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json;
 using Aitbc.Wallet.Auth;
 using Microsoft.Data.Sqlite;
 
