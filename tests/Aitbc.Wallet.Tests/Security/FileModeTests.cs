@@ -1,0 +1,75 @@
+using System.Net;
+
+namespace Aitbc.Wallet.Tests.Security;
+
+/// <summary>
+/// Issue 9 item 16: the keystore was chmod'ed 0600 only after SQLite had created it and its <c>-wal</c>/<c>-shm</c> files
+/// with the process's umask (0644 under the usual 022), and the folder was created 0755. Now the folder is created
+/// 0700 and the file 0600 before SQLite opens it (SQLite gives its companions the database file's mode).
+/// The test process runs with the usual umask, so a file created without an explicit mode would show here.
+/// </summary>
+public sealed class FileModeTests(WalletHost host) : IClassFixture<WalletHost>
+{
+    private const UnixFileMode OwnerFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const UnixFileMode OwnerFolder = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    /// <summary>Signs, audits and creates a token, so that every file the daemon makes exists.</summary>
+    private static async Task ExerciseAsync(WalletDaemon daemon)
+    {
+        await daemon.CreateUnlockedAsync("modes");
+        (await daemon.SignTransferAsync("modes", TestKeys.Stranger(), 1, nonce: 0)).Expect(HttpStatusCode.OK);
+        (await daemon.PostAsync("/v1/wallets/modes/tokens", new { password = WalletDaemon.Password })).Expect(HttpStatusCode.Created);
+    }
+
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private static void AssertOwnerOnly(string folder)
+    {
+        Assert.Equal(OwnerFolder, File.GetUnixFileMode(folder));
+        var files = Directory.GetFileSystemEntries(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["keystore.db", "keystore.db-shm", "keystore.db-wal", "wallet.cookie"], files);
+        foreach (var file in files)
+        {
+            Assert.True(File.GetUnixFileMode(Path.Combine(folder, file!)) == OwnerFile, $"{file} is {File.GetUnixFileMode(Path.Combine(folder, file!))}");
+        }
+    }
+
+    [Fact]
+    public async Task Attack16_TheKeystoreFolderItsSqliteFilesAndTheCookieAreCreatedOwnerOnly()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+        var daemon = await host.StartDaemonAsync();
+        await ExerciseAsync(daemon);
+
+        AssertOwnerOnly(Path.GetDirectoryName(daemon.KeystorePath)!);
+    }
+
+    [Fact]
+    public async Task Attack16_KeystoreFilesLeftReadableByAnOlderBuildAreTightenedAtStart()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+        using var dir = new TempDir();
+        var folder = dir.Sub("wallet");
+        await using (var first = await WalletDaemon.StartAsync(folder, host.Node.RpcUri))
+        {
+            await ExerciseAsync(first);
+            foreach (var file in Directory.GetFiles(folder))
+            {
+                File.SetUnixFileMode(file, OwnerFile | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            }
+        }
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        File.WriteAllBytes(Path.Combine(folder, "keystore.db-wal"), []);
+        File.SetUnixFileMode(Path.Combine(folder, "keystore.db-wal"), OwnerFile | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+
+        await using var again = await WalletDaemon.StartAsync(folder, host.Node.RpcUri);
+        (await again.GetAsync("/v1/wallets/modes")).Expect(HttpStatusCode.OK);
+
+        AssertOwnerOnly(folder);
+    }
+}
