@@ -175,23 +175,51 @@ public sealed class AuditLog : IAsyncDisposable
         return entries;
     }
 
-    /// <summary>What an address signed since a time (time, amount plus fee): the rolling window of the daily limit.</summary>
-    public IReadOnlyList<(long Time, Amount Amount)> SignedSince(Address address, long sinceMs)
+    /// <summary>
+    /// What an address signed since a time (time, amount plus fee): the rolling window of the daily limit. Every entry of
+    /// the address in the window is read, whatever its decision, and from the wallet's boundary on its hash and MAC are
+    /// checked: an entry rewritten to spend less, or to read "refused", counts as everything, so a rewrite of the file
+    /// cannot lift the daily limit (nothing more is spent until someone looks).
+    /// </summary>
+    public IReadOnlyList<(long Time, Amount Amount)> SignedSince(Address address, long sinceMs, AuditKey key)
     {
         using var c = _keystore.Connect();
         using var cmd = c.CreateCommand();
-        // Receipts (earnings) and request signatures move nothing: only transactions count against the limits.
-        cmd.CommandText = "SELECT time, amount FROM audit WHERE address = $address AND time > $since AND decision = 'signed' AND type NOT IN ('receipt', 'http') ORDER BY seq";
+        cmd.CommandText = "SELECT seq, time, wallet, tx_id, type, amount, decision, reason, prev_hash, hash, mac FROM audit WHERE address = $address AND time > $since ORDER BY seq";
         cmd.Parameters.AddWithValue("$address", address.ToString());
         cmd.Parameters.AddWithValue("$since", sinceMs);
         using var r = cmd.ExecuteReader();
         var list = new List<(long, Amount)>();
+        var everything = new Amount(ulong.MaxValue);
         while (r.Read())
         {
-            // An unreadable amount counts as everything: nothing more is spent until someone looks.
-            list.Add((r.GetInt64(0), Amount.TryParse(r.GetString(1), out var a) ? a : new Amount(ulong.MaxValue)));
+            var (seq, time, type, decision) = (r.GetInt64(0), r.GetInt64(1), r.GetString(4), r.GetString(6));
+            var readable = Amount.TryParse(r.GetString(5), out var amount);
+            if (seq >= key.From && !Holds(r, seq, time, address, key.Key))
+            {
+                list.Add((time, everything));
+            }
+            // Receipts (earnings) and request signatures move nothing: only transactions count against the limits.
+            else if (decision == AuditEntry.Signed && type is not ("receipt" or "http"))
+            {
+                // An unreadable amount counts as everything, as a rewritten entry does.
+                list.Add((time, readable ? amount : everything));
+            }
         }
         return list;
+    }
+
+    /// <summary>Whether the entry the reader is on (columns of <see cref="SignedSince"/>) has the hash of its contents and that hash's MAC.</summary>
+    private static bool Holds(SqliteDataReader r, long seq, long time, Address address, byte[] key)
+    {
+        if (!Hash256.TryParse(r.GetString(3), out var txId) || !Amount.TryParse(r.GetString(5), out var amount) ||
+            !Hash256.TryParse(r.GetString(8), out var prev) || !Hash256.TryParse(r.GetString(9), out var hash) || r.IsDBNull(10))
+        {
+            return false;
+        }
+        var computed = AuditEntry.Compute(seq, time, r.GetString(2), address, txId, r.GetString(4), amount, r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7), prev);
+        return computed == hash && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+            System.Text.Encoding.ASCII.GetBytes(r.GetString(10)), System.Text.Encoding.ASCII.GetBytes(AuditEntry.ComputeMac(key, hash)));
     }
 
     public IReadOnlyList<AuditEntry> Read(string? wallet, long afterSeq, int limit)

@@ -57,7 +57,8 @@ public sealed class WalletSigner(WalletKeystore keystore, AuditLog audit, NodeCl
         }
         var now = time.GetUtcNow();
         var session = new Session(wallet, now + span, new NonceSequencer(node, wallet.Record.Address));
-        foreach (var (t, amount) in audit.SignedSince(wallet.Record.Address, (now - Day).ToUnixTimeMilliseconds()))
+        var auditKey = new AuditKey(wallet.AuditKey, wallet.Record.AuditFrom ?? long.MaxValue);
+        foreach (var (t, amount) in audit.SignedSince(wallet.Record.Address, (now - Day).ToUnixTimeMilliseconds(), auditKey))
         {
             session.Spent.Add(t, amount);
         }

@@ -101,6 +101,28 @@ public sealed class AuditMacTests(WalletHost host) : IClassFixture<WalletHost>
     }
 
     [Fact]
+    public async Task Attack17_RewritingTheLogToSpendLessDoesNotLiftTheDailyLimit()
+    {
+        var daemon = await host.StartDaemonAsync();
+        await daemon.CreateUnlockedAsync("mac-daily");
+        await daemon.SetPolicyAsync("mac-daily", new { maxPerDay = "3000" });
+        var to = TestKeys.Stranger();
+        (await daemon.SignTransferAsync("mac-daily", to, 1_000, nonce: 0)).Expect(HttpStatusCode.OK); // 2,000 with the fee
+        (await daemon.PostAsync("/v1/wallets/mac-daily/lock", new { })).Expect(HttpStatusCode.OK);
+
+        // The day's spending read from the file at unlock: lowered to nothing, every hash recomputed.
+        RewriteWithRecomputedHashes(daemon, 1, "0");
+        await daemon.UnlockAsync("mac-daily", 600);
+        var entries = daemon.Count("SELECT count(*) FROM audit");
+        var reply = await daemon.SignTransferAsync("mac-daily", to, 500, nonce: 1); // 1,500: under the limit only if the rewrite held
+
+        reply.ExpectProblem(HttpStatusCode.Forbidden, "policy_refused");
+        Assert.DoesNotContain("signature", reply.Text, StringComparison.Ordinal);
+        Assert.Equal(entries + 1, daemon.Count("SELECT count(*) FROM audit"));
+        Assert.Equal(1, daemon.Count("SELECT count(*) FROM audit WHERE decision = 'signed'"));
+    }
+
+    [Fact]
     public async Task A_keystore_of_schema_1_is_migrated_its_old_entries_stay_hash_chained_and_a_rewrite_of_them_breaks_the_new_macs()
     {
         using var dir = new TempDir();
