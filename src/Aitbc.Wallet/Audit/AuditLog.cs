@@ -44,13 +44,15 @@ public sealed record AuditEntry(
         return Hash256.Compute(w.WrittenSpan);
     }
 
-    /// <summary>HMAC-SHA256 under the wallet's audit key of <c>AITBC/audit-mac/v1\n</c> + the entry's hash (hex).</summary>
+    /// <summary>HMAC-SHA256 under the wallet's audit key of <c>AITBC/audit-mac/v1\n</c> + the entry's hash (32 bytes), in hex.</summary>
     public static string ComputeMac(ReadOnlySpan<byte> auditKey, Hash256 hash)
     {
-        Span<byte> input = stackalloc byte[19 + 64];
+        Span<byte> input = stackalloc byte[19 + 32];
         "AITBC/audit-mac/v1\n"u8.CopyTo(input);
-        System.Text.Encoding.ASCII.GetBytes(hash.ToString(), input[19..]);
-        return Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(auditKey, input));
+        hash.CopyTo(input[19..]);
+        Span<byte> mac = stackalloc byte[32];
+        System.Security.Cryptography.HMACSHA256.HashData(auditKey, input, mac);
+        return Convert.ToHexStringLower(mac);
     }
 }
 
