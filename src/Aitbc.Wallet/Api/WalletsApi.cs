@@ -117,7 +117,10 @@ internal static class WalletsApi
             return WalletErrors.Of(error);
         }
         ctx.Signer.Lock(name);
-        ctx.Tokens.RevokeAll(address!.Value); // a key imported again later does not bring its old tokens back
+        if (address is { } deleted)
+        {
+            ctx.Tokens.RevokeAll(deleted); // a key imported again later does not bring its old tokens back
+        }
         return TypedResults.NoContent();
     }
 
