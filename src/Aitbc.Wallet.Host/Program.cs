@@ -11,6 +11,7 @@ HostFlag[] flags =
     new("--node", "Wallet:Node", "the node's RPC (default http://127.0.0.1:8006)"),
     new("--kdf-passes", "Wallet:KdfPasses", "Argon2id passes for new keys (default 3)"),
     new("--kdf-memory", "Wallet:KdfMemoryKiB", "Argon2id memory in KiB for new keys (default 262144)"),
+    new("--max-tokens", "Wallet:MaxTokensPerWallet", "the most wallet tokens one wallet may hold (default 64)"),
 ];
 var (config, exit) = HostConfiguration.Build("aitbc-wallet", "the AITBC wallet daemon", flags, [], args);
 if (config is null)

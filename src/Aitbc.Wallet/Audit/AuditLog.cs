@@ -287,7 +287,7 @@ public sealed class AuditLog : IAsyncDisposable
                 if (mac is null || !System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
                     System.Text.Encoding.ASCII.GetBytes(mac), System.Text.Encoding.ASCII.GetBytes(AuditEntry.ComputeMac(key.Key, hash))))
                 {
-                    return new AuditVerification(false, count, seq, $"entry {seq} was rewritten without the key of {address} (its MAC does not hold)", macChecked, count - macChecked);
+                    return new AuditVerification(false, count, seq, $"the MAC of entry {seq} ({address}) does not hold: it, or an entry before it, was rewritten without the wallet's key", macChecked, count - macChecked);
                 }
                 macChecked++;
             }

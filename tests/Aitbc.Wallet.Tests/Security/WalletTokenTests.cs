@@ -171,4 +171,18 @@ public sealed class WalletTokenTests(WalletHost host) : IClassFixture<WalletHost
         (await WithTokenAsync(token, "GET", "/v1/wallets/tok-renamed/balance")).Expect(HttpStatusCode.OK);
         (await WithTokenAsync(token, "GET", "/v1/wallets/tok-rename/balance")).ExpectProblem(HttpStatusCode.Forbidden, "token_scope");
     }
+
+    [Fact]
+    public async Task A_wallet_holds_at_most_the_configured_number_of_tokens()
+    {
+        await Daemon.CreateAsync("tok-many");
+        for (var i = 0; i < new WalletOptions().MaxTokensPerWallet; i++)
+        {
+            await CreateTokenAsync("tok-many", $"t{i}");
+        }
+
+        (await Daemon.PostAsync("/v1/wallets/tok-many/tokens", new { password = WalletDaemon.Password })).ExpectProblem(HttpStatusCode.Conflict, "too_many_tokens");
+        (await Daemon.PostAsync("/v1/wallets/tok-many/tokens", new { password = WalletDaemon.Password, label = new string('x', 65) })).ExpectProblem(HttpStatusCode.BadRequest, "invalid_parameter");
+        Assert.Equal(64, (await Daemon.GetAsync("/v1/wallets/tok-many/tokens")).Expect(HttpStatusCode.OK).GetArrayLength());
+    }
 }
