@@ -6,7 +6,6 @@ using Aitbc.Wallet.Signing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Net.Http.Headers;
 
 namespace Aitbc.Wallet.Auth;
 
@@ -71,8 +70,17 @@ internal sealed class ApiGuard(CookieAuth cookie, WalletTokens tokens, WalletSig
         host.HasValue && (host.Port ?? 80) == Port &&
         (host.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || host.Host is "127.0.0.1" or "[::1]");
 
-    private static bool IsJson(string? contentType) =>
-        MediaTypeHeaderValue.TryParse(contentType, out var type) && type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase);
+    /// <summary><c>application/json</c>, alone or followed by parameters (<c>; charset=utf-8</c>); not <c>application/jsonp</c> nor <c>+json</c> types.</summary>
+    private static bool IsJson(string? contentType)
+    {
+        const string Json = "application/json";
+        if (contentType is null || !contentType.StartsWith(Json, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+        var rest = contentType.AsSpan(Json.Length).TrimStart(' ');
+        return rest.IsEmpty || rest[0] == ';';
+    }
 
     /// <summary>Null when a wallet token may call this endpoint; else why not.</summary>
     private string? OutOfScope(HttpContext http, WalletToken token)

@@ -141,6 +141,9 @@ public sealed partial class GuardTests(WalletHost host) : IClassFixture<WalletHo
     [InlineData("application/x-www-form-urlencoded")]
     [InlineData("multipart/form-data; boundary=x")]
     [InlineData("application/jsonp")]
+    [InlineData("application/json-patch+json")]
+    [InlineData("application/problem+json")]
+    [InlineData("text/plain; charset=utf-8")]
     [InlineData(null)]
     public async Task Attack01_ABodyThatIsNotDeclaredJsonIsRefusedEvenWithTheToken(string? contentType)
     {
