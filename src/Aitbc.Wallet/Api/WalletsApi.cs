@@ -119,7 +119,7 @@ internal static class WalletsApi
         ctx.Signer.Lock(name);
         if (address is { } deleted)
         {
-            ctx.Tokens.RevokeAll(deleted); // a key imported again later does not bring its old tokens back
+            ctx.Tokens.ForgetWallet(deleted);
         }
         return TypedResults.NoContent();
     }

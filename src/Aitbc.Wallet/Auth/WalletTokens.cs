@@ -13,7 +13,7 @@ public sealed record WalletToken(string Id, Address Address, string? Label, Date
 /// Per-wallet API tokens (<c>aitbc_wt_</c> + 64 hex): created with the wallet's password, stored in the keystore
 /// as their SHA-256 only (a 256-bit random secret needs no slow hash), held in memory by that hash so that a
 /// request costs one SHA-256 and one lookup. Scoped to the wallet's address, so a rename keeps them and a
-/// delete revokes them.
+/// delete revokes them (<see cref="WalletKeystore.Delete"/> deletes their rows).
 /// </summary>
 internal sealed class WalletTokens
 {
@@ -76,29 +76,38 @@ internal sealed class WalletTokens
         [.. _byHash.Values.Where(t => t.Address == address).OrderBy(t => t.CreatedAt).ThenBy(t => t.Id, StringComparer.Ordinal)];
 
     /// <summary>Revokes one token of <paramref name="address"/>; false when it has none by that id.</summary>
-    public bool Revoke(Address address, string id) => Remove("address = $address AND id = $id", address, id) > 0;
-
-    /// <summary>Revokes every token of <paramref name="address"/> (its wallet was deleted).</summary>
-    public void RevokeAll(Address address) => Remove("address = $address", address, null);
-
-    private int Remove(string where, Address address, string? id)
+    public bool Revoke(Address address, string id)
     {
         lock (_write)
         {
             using var c = _keystore.Connect();
             using var cmd = c.CreateCommand();
-            cmd.CommandText = $"DELETE FROM tokens WHERE {where}";
+            cmd.CommandText = "DELETE FROM tokens WHERE address = $address AND id = $id";
             cmd.Parameters.AddWithValue("$address", address.ToString());
-            cmd.Parameters.AddWithValue("$id", (object?)id ?? DBNull.Value);
-            var removed = cmd.ExecuteNonQuery();
-            foreach (var (hash, t) in _byHash)
-            {
-                if (t.Address == address && (id is null || t.Id == id))
-                {
-                    _byHash.TryRemove(hash, out _);
-                }
-            }
+            cmd.Parameters.AddWithValue("$id", id);
+            var removed = cmd.ExecuteNonQuery() > 0;
+            Forget(t => t.Address == address && t.Id == id);
             return removed;
+        }
+    }
+
+    /// <summary>Forgets every token of <paramref name="address"/>, whose wallet was deleted (the keystore deleted their rows with it).</summary>
+    public void ForgetWallet(Address address)
+    {
+        lock (_write)
+        {
+            Forget(t => t.Address == address);
+        }
+    }
+
+    private void Forget(Func<WalletToken, bool> which)
+    {
+        foreach (var (hash, t) in _byHash)
+        {
+            if (which(t))
+            {
+                _byHash.TryRemove(hash, out _);
+            }
         }
     }
 

@@ -73,15 +73,17 @@ internal static class KeystoreDb
     {
         using var c = Open(connectionString);
         using var cmd = c.CreateCommand();
-        cmd.CommandText = """
-            PRAGMA journal_mode=WAL;
-            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-            """;
+        cmd.CommandText = "PRAGMA journal_mode=WAL;";
         cmd.ExecuteNonQuery();
-        cmd.CommandText = "SELECT value FROM meta WHERE key = 'schema'";
-        var version = cmd.ExecuteScalar() as string;
+        // The version is read inside the write transaction (BEGIN IMMEDIATE), so two processes opening one file
+        // (the daemon and the CLI) cannot both create or both migrate it.
         using var tx = c.BeginTransaction();
         cmd.Transaction = tx;
+        cmd.CommandText = """
+            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            SELECT value FROM meta WHERE key = 'schema';
+            """;
+        var version = cmd.ExecuteScalar() as string;
         if (version is null)
         {
             cmd.CommandText = """

@@ -320,7 +320,10 @@ public sealed class WalletKeystore
         }
     }
 
-    /// <summary>Deletes a wallet; <paramref name="confirm"/> must repeat its name (a deleted key is gone unless its phrase was kept).</summary>
+    /// <summary>
+    /// Deletes a wallet and its API tokens (so a key imported again does not bring them back); <paramref name="confirm"/>
+    /// must repeat its name (a deleted key is gone unless its phrase was kept).
+    /// </summary>
     public KeystoreError? Delete(string name, string? confirm)
     {
         if (confirm != name)
@@ -328,10 +331,19 @@ public sealed class WalletKeystore
             return new KeystoreError("confirmation_required", $"deleting '{name}' destroys its key: confirm by repeating the wallet's name");
         }
         using var c = Connect();
+        using var tx = c.BeginTransaction();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "DELETE FROM wallets WHERE name = $name";
+        cmd.Transaction = tx;
+        cmd.CommandText = "DELETE FROM tokens WHERE address = (SELECT address FROM wallets WHERE name = $name)";
         cmd.Parameters.AddWithValue("$name", name);
-        return cmd.ExecuteNonQuery() == 1 ? null : new KeystoreError("not_found", $"no wallet named '{name}'");
+        cmd.ExecuteNonQuery();
+        cmd.CommandText = "DELETE FROM wallets WHERE name = $name";
+        if (cmd.ExecuteNonQuery() != 1)
+        {
+            return new KeystoreError("not_found", $"no wallet named '{name}'");
+        }
+        tx.Commit();
+        return null;
     }
 
     /// <summary>An encrypted export: the sealed seed as stored (still under the wallet's password), as JSON.</summary>
