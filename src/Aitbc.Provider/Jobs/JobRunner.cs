@@ -139,13 +139,6 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
 
     public void Release() => _slots.Release();
 
-    /// <summary>Gives back the slot and the claim of a checked job that will not be run after all.</summary>
-    public void Release(JobSpec claimed)
-    {
-        Unclaim(claimed);
-        _slots.Release();
-    }
-
     /// <summary>
     /// Runs a checked job in a reserved slot; <paramref name="onToken"/> sees the output as it streams. With
     /// <paramref name="keep"/>, the result is saved there before the escrow is settled for it (and discarded if the settle fails).
@@ -213,7 +206,8 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
             {
                 if (kept is not null)
                 {
-                    keep!.Discard(kept);
+                    // A settle still pending may yet commit before the refund: then the result is paid and must go out.
+                    keep!.Unsettled(kept, stillPending: committed.Status == "pending");
                 }
                 return await RefundAsync(job, $"settling failed: {committed.Problem?.ToString() ?? committed.Status}");
             }

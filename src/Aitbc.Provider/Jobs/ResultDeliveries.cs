@@ -76,8 +76,21 @@ internal sealed partial class ResultDeliveries : IDisposable
         return pending;
     }
 
-    /// <summary>Forgets a saved result whose escrow was not settled after all (it was refunded instead).</summary>
-    public void Discard(PendingResult pending) => File.Delete(PathOf(pending.JobId));
+    /// <summary>
+    /// A saved result whose settle did not commit: forgotten when the settle was refused; when it is still
+    /// pending, watched on the chain and delivered only if the settle commits after all (else set aside as unpaid).
+    /// </summary>
+    public void Unsettled(PendingResult pending, bool stillPending)
+    {
+        if (stillPending)
+        {
+            Retry(pending, FirstBackoff);
+        }
+        else
+        {
+            File.Delete(PathOf(pending.JobId));
+        }
+    }
 
     /// <summary>Posts the result once now; when that does not get an answer that ends it, keeps retrying in the background.</summary>
     public async Task DeliverAsync(PendingResult pending)
