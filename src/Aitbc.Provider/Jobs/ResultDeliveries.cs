@@ -23,15 +23,19 @@ internal sealed record PendingResult(string JobId, byte[] Body, Hash256 ReceiptH
 /// receipt (an earlier post whose answer was lost). Network errors, 408, 429 and 5xx are retried
 /// with exponential backoff from 1 s up to <see cref="ProviderOptions.DeliveryRetryMaxSeconds"/>
 /// (a Retry-After is honoured, up to an hour); any other answer stops the delivery with a warning
-/// naming the problem code, and the file stays, renamed <c>*.refused.json</c>, for the operator.
+/// naming the problem code, and the file is moved into <c>refused/</c> for the operator.
 /// Pending results are delivered again when the provider starts, once the chain shows their escrow
-/// settled for their receipt (never for an escrow that was not paid: that file is renamed <c>*.unpaid.json</c>).
+/// settled for their receipt (never for an escrow that was not paid: that file goes into <c>unpaid/</c>).
 /// </summary>
 internal sealed partial class ResultDeliveries : IDisposable
 {
     private const string Suffix = ".json";
+    public const string Refused = "refused";
+    public const string Unpaid = "unpaid";
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromHours(1);
+    // A result answer carries the output (at most 1 MiB of UTF-8, up to 6 bytes of JSON per byte when escaped) and the receipt.
+    private const int MaxResultAnswerBytes = (6 * 1024 * 1024) + (64 * 1024);
     private readonly HttpClient _coordinator;
     private readonly NodeClient _node;
     private readonly ProviderOptions _options;
@@ -115,12 +119,12 @@ internal sealed partial class ResultDeliveries : IDisposable
             var jobId = name.EndsWith(Suffix, StringComparison.Ordinal) ? name[..^Suffix.Length] : null;
             if (!TxLimits.IsValidJobId(jobId))
             {
-                continue; // *.tmp, *.refused.json, *.unpaid.json and anything else that is not a pending result
+                continue; // *.tmp, and anything else that is not a pending result
             }
             var body = File.ReadAllBytes(path);
             if (!TryReadReceiptHash(body, out var hash))
             {
-                SetAside(jobId!, ".refused.json");
+                SetAside(jobId!, Refused);
                 LogUnreadable(_log, jobId!, path);
                 continue;
             }
@@ -196,7 +200,7 @@ internal sealed partial class ResultDeliveries : IDisposable
                 }
                 else
                 {
-                    SetAside(id, ".unpaid.json");
+                    SetAside(id, Unpaid);
                     LogUnpaid(_log, id, escrow?.Status ?? "missing");
                     return (true, null);
                 }
@@ -216,8 +220,8 @@ internal sealed partial class ResultDeliveries : IDisposable
                 LogRetrying(_log, id, problem.Code, problem.ToString());
                 return (false, RetryAfter(posted));
             }
-            SetAside(id, ".refused.json");
-            LogRefused(_log, id, problem.Code, problem.ToString(), PathOf(id));
+            SetAside(id, Refused);
+            LogRefused(_log, id, problem.Code, problem.ToString(), Path.Combine(Directory, Refused));
             return (true, null);
         }
         // HttpRequestException and IOException: no answer; InvalidOperationException: the signer (wallet daemon) could not sign; NodeException: the node refused the read.
@@ -232,13 +236,26 @@ internal sealed partial class ResultDeliveries : IDisposable
     /// <summary>A 409 to a repeated post: delivered already when the coordinator holds this same receipt for the job.</summary>
     private async Task<bool> AlreadyCompletedAsync(PendingResult pending, CancellationToken ct)
     {
-        using var response = await _coordinator.GetAsync(new Uri($"/v1/jobs/{pending.JobId}/result", UriKind.Relative), ct);
+        using var response = await _coordinator.GetAsync(new Uri($"/v1/jobs/{pending.JobId}/result", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead, ct);
         if (!response.IsSuccessStatusCode)
         {
             return false;
         }
-        using var doc = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(ct));
-        return doc.RootElement.TryGetProperty("receiptHash", out var h) && h.GetString() == pending.ReceiptHash.ToString();
+        // The answer holds the output again; read no more of it than such an answer can take.
+        await using var stream = await response.Content.ReadAsStreamAsync(ct);
+        var buffer = new byte[MaxResultAnswerBytes];
+        var read = 0;
+        for (int n; read < buffer.Length && (n = await stream.ReadAsync(buffer.AsMemory(read), ct)) > 0;)
+        {
+            read += n;
+        }
+        if (read == buffer.Length)
+        {
+            return false;
+        }
+        using var doc = JsonDocument.Parse(buffer.AsMemory(0, read));
+        return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("receiptHash", out var h) &&
+            h.ValueKind == JsonValueKind.String && h.GetString() == pending.ReceiptHash.ToString();
     }
 
     private TimeSpan? RetryAfter(HttpResponseMessage response)
@@ -248,12 +265,15 @@ internal sealed partial class ResultDeliveries : IDisposable
         return wait is null ? null : wait < TimeSpan.Zero ? TimeSpan.Zero : wait > MaxRetryAfter ? MaxRetryAfter : wait;
     }
 
-    private void SetAside(string jobId, string suffix)
+    /// <summary>Moves a kept result that will not be delivered into <c>refused/</c> or <c>unpaid/</c>, for the operator.</summary>
+    private void SetAside(string jobId, string folder)
     {
         var path = PathOf(jobId);
         if (File.Exists(path))
         {
-            File.Move(path, Path.Combine(Directory, jobId + suffix), overwrite: true);
+            var aside = Path.Combine(Directory, folder);
+            PrivateFiles.CreateDirectory(aside);
+            File.Move(path, Path.Combine(aside, jobId + Suffix), overwrite: true);
         }
     }
 
@@ -299,13 +319,13 @@ internal sealed partial class ResultDeliveries : IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "The result of {JobId} is not delivered yet ({Code}: {Reason}); it is kept and retried")]
     private static partial void LogRetrying(ILogger log, string jobId, string code, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The coordinator refused the result of {JobId} ({Code}: {Reason}); it is no longer retried and is kept beside {Path} as .refused.json")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The coordinator refused the result of {JobId} ({Code}: {Reason}); it is no longer retried and is kept in {Path}")]
     private static partial void LogRefused(ILogger log, string jobId, string code, string reason, string path);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The kept result of {JobId} is not delivered: its escrow is {Status}, not settled for its receipt (kept as .unpaid.json)")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The kept result of {JobId} is not delivered: its escrow is {Status}, not settled for its receipt (kept in unpaid/)")]
     private static partial void LogUnpaid(ILogger log, string jobId, string status);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The kept result of {JobId} at {Path} cannot be read; it is set aside as .refused.json")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The kept result of {JobId} at {Path} cannot be read; it is set aside in refused/")]
     private static partial void LogUnreadable(ILogger log, string jobId, string path);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Delivering the kept result of {JobId} left by an earlier run")]

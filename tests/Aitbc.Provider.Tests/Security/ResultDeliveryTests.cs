@@ -82,12 +82,20 @@ public sealed class ResultDeliveryTests
         // An earlier post the provider never heard answered: the coordinator has the job completed with this very receipt
         // and answers the repeated post 409. That is a delivery, not a refusal.
         await File.WriteAllBytesAsync(kept, bytes);
+        // And a kept result for a job whose escrow was never paid (a file planted, or a settle that never committed): never delivered.
+        var unpaidId = $"unpaid-{Guid.NewGuid():N}";
+        await File.WriteAllBytesAsync(Path.Combine(provider.DeliveriesDirectory, unpaidId + ".json"), bytes);
         provider = await market.StartProviderAsync(providerKey, standIn);
         await using (provider)
         {
             await Eventually.TrueAsync(() => !File.Exists(kept) && provider.Deliveries == (1L, 0), "the repeated result taken as delivered", () => market.Logs.Text);
+            await Eventually.TrueAsync(() => File.Exists(Path.Combine(provider.DeliveriesDirectory, "unpaid", unpaidId + ".json")), "the unpaid result set aside",
+                () => market.Logs.Text);
+            Assert.Equal((1L, 0), provider.Deliveries);
         }
-        Assert.False(File.Exists(Path.Combine(provider.DeliveriesDirectory, jobId + ".refused.json")));
+        Assert.Contains($"The kept result of {unpaidId} is not delivered: its escrow is missing", market.Logs.Text, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(provider.DeliveriesDirectory, unpaidId + ".json")));
+        Assert.False(File.Exists(Path.Combine(provider.DeliveriesDirectory, "refused", jobId + ".json")));
         Assert.Equal("completed", (await market.JobAsync(jobId)).GetProperty("state").GetString());
         Assert.Equal(ReceiptOf(bytes).Hash, (await market.Chain.EscrowAsync(jobId))!.Receipt);
         Assert.Single(standIn.InferenceRequests);
@@ -127,14 +135,14 @@ public sealed class ResultDeliveryTests
         hostile.AnswerNextResult(413, "body_too_large");
         await hostile.DispatchAsync(HostileCoordinator.Job(jobs[1], client.Address, standIn.Model.Name, standIn.Model.PrefixedDigest, Question, 16, bound,
             Market.PriceIn, Market.PriceOut, quote, expiresAt));
-        var refused = Path.Combine(provider.DeliveriesDirectory, jobs[1] + ".refused.json");
+        var refused = Path.Combine(provider.DeliveriesDirectory, "refused", jobs[1] + ".json");
         await Eventually.TrueAsync(() => File.Exists(refused), "the refused result set aside", () => market.Logs.Text);
         await Eventually.TrueAsync(() => provider.JobsInHand == 0 && provider.Deliveries.Retrying == 0, "the provider idle", () => market.Logs.Text);
 
         Assert.Single(hostile.PostedResults, r => r.JobId == jobs[1]);
         Assert.Contains($"The coordinator refused the result of {jobs[1]} (body_too_large", market.Logs.Text, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(provider.DeliveriesDirectory, jobs[1] + ".json")));
-        AssertPrivate(refused, provider.DeliveriesDirectory);
+        AssertPrivate(refused, Path.GetDirectoryName(refused)!);
         Assert.Equal((1L, 0), provider.Deliveries);
         // Both were paid work, settled once each; nothing was refunded.
         foreach (var id in jobs)
