@@ -204,8 +204,16 @@ internal sealed partial class CoordinatorLink(JobRunner runner, ResultDeliveries
                 await SendAsync(socket, new { type = "reject", jobId = id, reason = inputError ?? "the job's id, maxTokens or price is not valid" });
                 return;
             }
+            var digest = j.TryGetProperty("modelDigest", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
+            var (namedIn, namedOut) = (NamedPrice(j, "priceIn"), NamedPrice(j, "priceOut"));
             var reserved = runner.TryReserve();
-            var check = await runner.CheckAsync(spec, j.GetProperty("modelDigest").GetString(), jobs);
+            var check = await runner.CheckAsync(spec, digest, jobs);
+            if (check.Refusal is null && (namedIn != spec.PriceIn || namedOut != spec.PriceOut))
+            {
+                // The coordinator checks receipts against the prices it matched the job at: work metered at other prices
+                // could be paid and never accepted. Its view of this provider is stale (or forged); the escrow goes back.
+                check = check with { Refusal = $"the job names prices {namedIn}/{namedOut} per million tokens, this provider's are {spec.PriceIn}/{spec.PriceOut}" };
+            }
             if (!reserved || check.Refusal is not null)
             {
                 if (reserved)
@@ -243,6 +251,9 @@ internal sealed partial class CoordinatorLink(JobRunner runner, ResultDeliveries
             LogJobError(log, id, e.Message);
         }
     }
+
+    private static Amount? NamedPrice(JsonElement job, string name) =>
+        job.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String && Amount.TryParse(p.GetString(), out var amount) ? amount : null;
 
     /// <summary>Sends a message if the connection is still open; false when it could not be sent.</summary>
     private async Task<bool> SendAsync(ClientWebSocket socket, object message)

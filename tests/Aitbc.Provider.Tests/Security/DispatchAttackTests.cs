@@ -51,7 +51,7 @@ public sealed class DispatchAttackTests(MarketFixture fixture) : IClassFixture<M
     }
 
     [Fact]
-    public async Task Attack04_A_dispatch_naming_lower_prices_is_metered_and_settled_at_the_providers_own_prices()
+    public async Task Attack04_A_dispatch_naming_a_lower_amount_and_input_bound_is_metered_and_settled_at_the_providers_own_prices()
     {
         await using var setup = await Setup.StartAsync(Market, "llama3.2:attack04-meter");
         using var client = await Market.NewClientAsync(ClientFunds);
@@ -59,9 +59,9 @@ public sealed class DispatchAttackTests(MarketFixture fixture) : IClassFixture<M
         var expiresAt = DateTimeOffset.UtcNow.AddMinutes(10).ToUnixTimeMilliseconds();
         await Market.Chain.CommitAsync(client.Key, new EscrowLockBody(jobId, setup.Key.Address, Quote, expiresAt));
 
-        // The escrow covers the provider's own quote; the message still names prices of 1 and a tiny amount.
+        // The escrow covers the provider's own quote; the message names an input bound of 1 token and an amount of 1 unit.
         await setup.Hostile.DispatchAsync(HostileCoordinator.Job(jobId, client.Address, setup.StandIn.Model.Name, setup.StandIn.Model.PrefixedDigest, Prompt,
-            MaxTokens, inputTokenBound: 1, Cheap, Cheap, Cheap, expiresAt));
+            MaxTokens, inputTokenBound: 1, Market.PriceIn, Market.PriceOut, Cheap, expiresAt));
         await setup.WaitForMessageAsync(jobId, "accept");
         await Eventually.TrueAsync(() => setup.Hostile.PostedResults.Any(r => r.JobId == jobId), "the result", () => Market.Logs.Text);
         await setup.WaitUntilIdleAsync();
@@ -69,11 +69,37 @@ public sealed class DispatchAttackTests(MarketFixture fixture) : IClassFixture<M
         using var posted = JsonDocument.Parse(setup.Hostile.PostedResults.Single(r => r.JobId == jobId).Body);
         Assert.True(UsageReceipt.TryParse(posted.RootElement.GetProperty("receipt"), out var receipt, out var why), why);
         var (tokens, promptTokens, _) = OllamaStandIn.Generate(Prompt, MaxTokens);
+        Assert.Equal(promptTokens, receipt.TokensIn);
         Assert.Equal(Pricing.Cost(promptTokens, tokens.Count, Market.PriceIn, Market.PriceOut), receipt.Amount);
         var escrow = await Market.Chain.EscrowAsync(jobId);
         Assert.Equal("settled", escrow!.Status);
         Assert.Equal(receipt.Amount, escrow.Paid);
         await setup.AssertProviderAccountAsync(new Amount(ProviderFunds.Units + receipt.Amount.Units - TestChain.Fee.Units), nonce: 1);
+    }
+
+    [Fact]
+    public async Task Attack04_A_dispatch_naming_other_prices_than_the_providers_own_is_refused_before_any_work_and_its_escrow_given_back()
+    {
+        await using var setup = await Setup.StartAsync(Market, "llama3.2:attack04-other");
+        using var client = await Market.NewClientAsync(ClientFunds);
+        var jobId = "attack04-" + Guid.NewGuid().ToString("N");
+        var expiresAt = DateTimeOffset.UtcNow.AddMinutes(10).ToUnixTimeMilliseconds();
+        await Market.Chain.CommitAsync(client.Key, new EscrowLockBody(jobId, setup.Key.Address, Quote, expiresAt));
+
+        // Enough money locked, but the coordinator's prices for this provider are not its own (stale or forged): the coordinator
+        // would refuse a receipt metered at the provider's prices, so the work could be paid and never delivered.
+        await setup.Hostile.DispatchAsync(HostileCoordinator.Job(jobId, client.Address, setup.StandIn.Model.Name, setup.StandIn.Model.PrefixedDigest, Prompt,
+            MaxTokens, Bound, Cheap, Cheap, Quote, expiresAt));
+        var reject = await setup.WaitForMessageAsync(jobId, "reject");
+        await setup.WaitUntilIdleAsync();
+        await Eventually.TrueAsync(async () => (await Market.Chain.EscrowAsync(jobId))!.Status == "refunded", "the refund", () => Market.Logs.Text);
+
+        Assert.Contains($"this provider's are {Market.PriceIn}/{Market.PriceOut}", reject.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Empty(setup.StandIn.InferenceRequests);
+        Assert.Empty(setup.Hostile.PostedResults);
+        Assert.Equal(Amount.Zero, (await Market.Chain.EscrowAsync(jobId))!.Paid);
+        Assert.Equal(ClientFunds.Units - TestChain.Fee.Units, (await Market.Chain.BalanceAsync(client.Address)).Units);
+        await setup.AssertProviderAccountAsync(new Amount(ProviderFunds.Units - TestChain.Fee.Units), nonce: 1);
     }
 
     [Fact]
