@@ -83,6 +83,7 @@ internal sealed class ProviderBenchmark(BenchOptions options, TextWriter progres
                 PriceOut = (long)PriceOut.Units,
                 Concurrency = options.Concurrency,
                 GraceSeconds = 0,
+                DataDir = Path.Combine(dir, "provider"),
             };
             await using var provider = await ProviderServer.StartAsync(providerOptions, providerKey, new DevEchoBackend(), logging: Quiet, ct: ct);
             using var nodeHttp = new HttpClient { BaseAddress = node.RpcUri, Timeout = TimeSpan.FromMinutes(2) };

@@ -14,8 +14,8 @@ namespace Aitbc.Provider;
 /// dispatch connection open to the coordinator (it dials out, so it works behind NAT), reconnecting
 /// with backoff and registering again when the coordinator has forgotten it.
 /// </summary>
-internal sealed partial class CoordinatorLink(JobRunner runner, HttpClient coordinator, IProviderSigner signer, ProviderOptions options, TimeProvider time,
-    ILogger<CoordinatorLink> log) : IDisposable
+internal sealed partial class CoordinatorLink(JobRunner runner, ResultDeliveries deliveries, HttpClient coordinator, IProviderSigner signer, ProviderOptions options,
+    TimeProvider time, ILogger<CoordinatorLink> log) : IDisposable
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly SemaphoreSlim _send = new(1, 1);
@@ -188,49 +188,58 @@ internal sealed partial class CoordinatorLink(JobRunner runner, HttpClient coord
 
     private async Task HandleJobAsync(ClientWebSocket socket, JsonElement j, CancellationToken jobs)
     {
-        var id = j.GetProperty("id").GetString()!;
+        var id = j.TryGetProperty("id", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString()! : "";
         try
         {
+            // Only what to run comes from the message: prices, quote and input bound are this provider's own,
+            // whatever priceIn, priceOut, amount or inputTokenBound the message names.
             var (messages, prompt, inputError) = JobSpec.ReadInput(j.GetProperty("input"));
-            var spec = new JobSpec(id, Address.Parse(j.GetProperty("client").GetString()!), j.GetProperty("model").GetString()!, messages, prompt,
-                j.GetProperty("maxTokens").GetInt32(), Amount.Parse(j.GetProperty("priceIn").GetString()!), Amount.Parse(j.GetProperty("priceOut").GetString()!),
-                Amount.Parse(j.GetProperty("amount").GetString()!));
-            if (inputError is not null)
+            var maxTokens = j.GetProperty("maxTokens").GetInt32();
+            var spec = inputError is null && TxLimits.IsValidJobId(id) && maxTokens >= 1
+                ? JobSpec.Priced(id, Address.Parse(j.GetProperty("client").GetString()!), j.GetProperty("model").GetString()!, messages, prompt, maxTokens, options)
+                : null;
+            if (spec is null)
             {
-                await SendAsync(socket, new { type = "reject", jobId = id, reason = runner.Refuse(spec, inputError).Refusal });
+                LogBadDispatch(log, id, inputError ?? "an invalid job id, maxTokens or price");
+                await SendAsync(socket, new { type = "reject", jobId = id, reason = inputError ?? "the job's id, maxTokens or price is not valid" });
                 return;
             }
-            if (!runner.TryReserve())
+            var digest = j.TryGetProperty("modelDigest", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
+            var (namedIn, namedOut) = (NamedPrice(j, "priceIn"), NamedPrice(j, "priceOut"));
+            var reserved = runner.TryReserve();
+            var check = await runner.CheckAsync(spec, digest, jobs);
+            if (check.Refusal is null && (namedIn != spec.PriceIn || namedOut != spec.PriceOut))
             {
-                await SendAsync(socket, new { type = "reject", jobId = id, reason = runner.Refuse(spec, "the provider is at full capacity").Refusal });
-                await runner.GiveBackAsync(id);
-                return;
+                // The coordinator checks receipts against the prices it matched the job at: work metered at other prices
+                // could be paid and never accepted. Its view of this provider is stale (or forged); the escrow goes back.
+                check = check with { Refusal = $"the job names prices {namedIn}/{namedOut} per million tokens, this provider's are {spec.PriceIn}/{spec.PriceOut}" };
             }
-            var refusal = await runner.CheckAsync(spec, j.GetProperty("modelDigest").GetString(), jobs);
-            if (refusal is not null)
+            if (!reserved || check.Refusal is not null)
             {
-                runner.Release();
-                await SendAsync(socket, new { type = "reject", jobId = id, reason = runner.Refuse(spec, refusal).Refusal });
-                await runner.GiveBackAsync(id);
+                if (reserved)
+                {
+                    runner.Release();
+                }
+                var reason = check.Refusal ?? "the provider is at full capacity";
+                await SendAsync(socket, new { type = "reject", jobId = id, reason = runner.Refuse(spec, reason).Refusal });
+                // Only an escrow this dispatch claimed and found to be this job's goes back (never one of a job already running here).
+                if (check.Refundable)
+                {
+                    await runner.GiveBackAsync(spec, check);
+                }
                 return;
             }
             if (!await SendAsync(socket, new { type = "accept", jobId = id }))
             {
                 // The coordinator cannot have heard the accept: work done now could be paid for but never delivered.
-                runner.Release(spec);
-                await runner.GiveBackAsync(id);
+                runner.Release();
+                await runner.GiveBackAsync(spec, check);
                 return;
             }
-            var outcome = await runner.RunAsync(spec, text => SendAsync(socket, new { type = "token", jobId = id, text }), jobs);
+            var outcome = await runner.RunAsync(spec, text => SendAsync(socket, new { type = "token", jobId = id, text }), deliveries, jobs);
             if (outcome.Completed)
             {
-                using var content = new ByteArrayContent(BuildResult(outcome));
-                content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-                using var posted = await coordinator.PostAsync(new Uri($"/v1/jobs/{id}/result", UriKind.Relative), content, CancellationToken.None);
-                if (!posted.IsSuccessStatusCode)
-                {
-                    LogResultRefused(log, id, (await NodeClient.ReadProblemAsync(posted, CancellationToken.None)).ToString());
-                }
+                await deliveries.DeliverAsync(outcome.Kept!);
             }
             else
             {
@@ -243,16 +252,8 @@ internal sealed partial class CoordinatorLink(JobRunner runner, HttpClient coord
         }
     }
 
-    private static byte[] BuildResult(JobOutcome outcome)
-    {
-        var w = new CanonicalJsonWriter(1024 + (outcome.Output!.Length * 2));
-        w.StartObject();
-        w.Property("output", outcome.Output);
-        w.Name("receipt");
-        outcome.Receipt!.WriteJson(w);
-        w.EndObject();
-        return w.ToArray();
-    }
+    private static Amount? NamedPrice(JsonElement job, string name) =>
+        job.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String && Amount.TryParse(p.GetString(), out var amount) ? amount : null;
 
     /// <summary>Sends a message if the connection is still open; false when it could not be sent.</summary>
     private async Task<bool> SendAsync(ClientWebSocket socket, object message)
@@ -283,8 +284,8 @@ internal sealed partial class CoordinatorLink(JobRunner runner, HttpClient coord
     [LoggerMessage(Level = LogLevel.Warning, Message = "Coordinator {Coordinator}: {Reason}")]
     private static partial void LogUnreachable(ILogger log, string coordinator, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The coordinator refused the result of {JobId}: {Reason}")]
-    private static partial void LogResultRefused(ILogger log, string jobId, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A dispatch message for job '{JobId}' was refused: {Reason}")]
+    private static partial void LogBadDispatch(ILogger log, string jobId, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId}: {Reason}")]
     private static partial void LogJobError(ILogger log, string jobId, string reason);

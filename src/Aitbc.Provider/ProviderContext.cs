@@ -3,12 +3,13 @@ using Aitbc.Provider.Jobs;
 namespace Aitbc.Provider;
 
 /// <summary>The running daemon's parts, as the API handlers see them.</summary>
-internal sealed class ProviderContext(JobRunner runner, CoordinatorLink link, ProviderOptions options, string backendName, TimeProvider time) : IDisposable
+internal sealed class ProviderContext(JobRunner runner, CoordinatorLink link, ResultDeliveries deliveries, ProviderOptions options, string backendName, TimeProvider time) : IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
 
     public JobRunner Runner => runner;
     public CoordinatorLink Link => link;
+    public ResultDeliveries Deliveries => deliveries;
     public ProviderOptions Options => options;
     public string BackendName => backendName;
     public TimeProvider Time => time;

@@ -26,7 +26,11 @@ public sealed class ProviderOptions
 
     public string BackendUrl { get; set; } = "http://127.0.0.1:11434";
 
+    /// <summary>The backend's API key (an OpenAI-compatible server's bearer token); or from <see cref="BackendApiKeyFile"/>.</summary>
     public string? BackendApiKey { get; set; }
+
+    /// <summary>A file holding the backend's API key, so that the key need not be in a flag or the configuration.</summary>
+    public string? BackendApiKeyFile { get; set; }
 
     /// <summary>The keystore holding the provider's key, its wallet name, and a file with its password.</summary>
     public string Keystore { get; set; } = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".aitbc", "wallet", "keystore.db");
@@ -42,6 +46,20 @@ public sealed class ProviderOptions
     public string? WalletDaemon { get; set; }
 
     public string? WalletCookie { get; set; }
+
+    /// <summary>
+    /// A file holding a wallet-scoped API token of the wallet daemon (or set <c>AITBC_PROVIDER_WALLET_TOKEN</c>),
+    /// used instead of the daemon's cookie.
+    /// </summary>
+    public string? WalletTokenFile { get; set; }
+
+    /// <summary>The provider's own data: results kept until the coordinator acknowledges them (<c>deliveries/</c>). Created 0700.</summary>
+    [Required]
+    public string DataDir { get; set; } = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".aitbc", "provider");
+
+    /// <summary>The longest wait between two tries to deliver a result (the wait doubles from 1 s up to this).</summary>
+    [Range(1, 3_600)]
+    public int DeliveryRetryMaxSeconds { get; set; } = 60;
 
     /// <summary>Price per million input and output tokens, in base units, for every model served.</summary>
     [Range(0, long.MaxValue)]

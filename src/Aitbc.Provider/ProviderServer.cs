@@ -40,10 +40,20 @@ public sealed class ProviderServer : IAsyncDisposable
 
     public bool ConnectedToCoordinator => _ctx.Link.Connected;
 
+    /// <summary>Dispatched jobs being handled: checked, refused or refunded, run, or with their result's first delivery under way.</summary>
+    public int JobsInHand => _ctx.Link.Handling;
+
+    /// <summary>Where results are kept until the coordinator acknowledges them.</summary>
+    public string DeliveriesDirectory => _ctx.Deliveries.Directory;
+
+    /// <summary>Results acknowledged by the coordinator, and those kept and still being retried.</summary>
+    public (long Delivered, int Retrying) Deliveries => (Interlocked.Read(ref _ctx.Deliveries.Delivered), _ctx.Deliveries.Retrying);
+
     public static IInferenceBackend CreateBackend(ProviderOptions options) => options.Backend switch
     {
         "dev-echo" => new DevEchoBackend(),
-        "openai" => new OpenAiCompatibleBackend(new HttpClient { BaseAddress = new Uri(options.BackendUrl), Timeout = Timeout.InfiniteTimeSpan }, options.BackendApiKey),
+        "openai" => new OpenAiCompatibleBackend(new HttpClient { BaseAddress = new Uri(options.BackendUrl), Timeout = Timeout.InfiniteTimeSpan },
+            options.BackendApiKey ?? (options.BackendApiKeyFile is { } file ? Secrets.ReadFile(file) : null)),
         _ => new OllamaBackend(new HttpClient { BaseAddress = new Uri(options.BackendUrl), Timeout = Timeout.InfiniteTimeSpan }),
     };
 
@@ -64,13 +74,15 @@ public sealed class ProviderServer : IAsyncDisposable
         var nonces = new NonceSequencer(node, signer.Address);
         var loggers = ServiceHost.CreateLoggerFactory(logging);
         var runner = new JobRunner(backend, node, nonces, signer, options, clock, loggers.CreateLogger<JobRunner>());
-        var link = new CoordinatorLink(runner, coordinatorHttp, signer, options, clock, loggers.CreateLogger<CoordinatorLink>());
-        var ctx = new ProviderContext(runner, link, options, backend.Name, clock);
-        IDisposable[] owned = [ctx, link, runner, nonces, backend, nodeHttp, coordinatorHttp, loggers];
+        var deliveries = new ResultDeliveries(coordinatorHttp, node, signer.Address, options, clock, loggers.CreateLogger<ResultDeliveries>());
+        var link = new CoordinatorLink(runner, deliveries, coordinatorHttp, signer, options, clock, loggers.CreateLogger<CoordinatorLink>());
+        var ctx = new ProviderContext(runner, link, deliveries, options, backend.Name, clock);
+        IDisposable[] owned = [ctx, link, deliveries, runner, nonces, backend, nodeHttp, coordinatorHttp, loggers];
         builder.Services.AddSingleton(ctx);
         var app = builder.Build();
         try
         {
+            PrivateFiles.CreateDirectory(deliveries.Directory);
             await runner.RefreshAsync(ct);
             await link.RegisterAsync(ct);
         }
@@ -92,6 +104,7 @@ public sealed class ProviderServer : IAsyncDisposable
         await app.StartAsync(ct);
         var stop = new CancellationTokenSource();
         Task[] loops = [link.HeartbeatAsync(stop.Token), link.ConnectAsync(stop.Token, ctx.Stopping)];
+        deliveries.Resume();
         return new ProviderServer(app, ctx, stop, loops, owned);
     }
 
@@ -115,11 +128,13 @@ public sealed class ProviderServer : IAsyncDisposable
             await _ctx.AbortJobsAsync();
             await _ctx.Runner.DrainAsync(TimeSpan.FromSeconds(30));
         }
-        // A job's slot is free once it is settled or refunded; its result or failure must still reach the coordinator.
+        // A job's slot is free once it is settled or refunded; its result or failure gets its first try to reach the coordinator.
+        // Results still not acknowledged then stay on disk, and the next start delivers them.
         for (var waited = 0; _ctx.Link.Handling > 0 && waited < 30_000; waited += 50)
         {
             await Task.Delay(50);
         }
+        await _ctx.Deliveries.StopAsync();
         await _app.StopAsync();
         await _app.DisposeAsync();
         foreach (var d in _owned)

@@ -16,17 +16,29 @@ public sealed class ProviderSigning : IDisposable
 
     public IProviderSigner Signer { get; }
 
+    /// <summary>The environment variable that may hold the provider key's password (or use <see cref="ProviderOptions.PasswordFile"/>).</summary>
+    public const string PasswordVariable = "AITBC_PROVIDER_PASSWORD";
+
+    /// <summary>The environment variable that may hold a wallet-scoped token of the wallet daemon (or use <see cref="ProviderOptions.WalletTokenFile"/>).</summary>
+    public const string WalletTokenVariable = "AITBC_PROVIDER_WALLET_TOKEN";
+
     public static async Task<ProviderSigning> OpenAsync(ProviderOptions options, CancellationToken ct = default)
     {
         if (options.WalletDaemon is { } daemon)
         {
-            var cookie = options.WalletCookie ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(options.Keystore))!, "wallet.cookie");
-            if (!File.Exists(cookie))
+            // A wallet-scoped token (a file, or the environment) when given; else the daemon's cookie file.
+            var token = Secrets.FromFileOrEnvironment(options.WalletTokenFile, WalletTokenVariable);
+            if (token is null)
             {
-                throw new InvalidOperationException($"The wallet daemon's cookie file '{cookie}' does not exist: is the daemon running?");
+                var cookie = options.WalletCookie ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(options.Keystore))!, "wallet.cookie");
+                if (!File.Exists(cookie))
+                {
+                    throw new InvalidOperationException($"The wallet daemon's cookie file '{cookie}' does not exist: is the daemon running?");
+                }
+                token = await File.ReadAllTextAsync(cookie, ct);
             }
             var http = new HttpClient { BaseAddress = new Uri(daemon), Timeout = TimeSpan.FromSeconds(30) };
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(cookie, ct)).Trim());
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Trim());
             try
             {
                 return new ProviderSigning(await WalletDaemonSigner.ConnectAsync(http, options.Wallet, ct), http);
@@ -37,9 +49,7 @@ public sealed class ProviderSigning : IDisposable
                 throw;
             }
         }
-        var password = options.PasswordFile is { } file
-            ? (await File.ReadAllTextAsync(file, ct)).TrimEnd('\n', '\r')
-            : Environment.GetEnvironmentVariable("AITBC_PROVIDER_PASSWORD");
+        var password = Secrets.FromFileOrEnvironment(options.PasswordFile, PasswordVariable);
         if (string.IsNullOrEmpty(password))
         {
             throw new InvalidOperationException("The provider key's password is needed: --password-file FILE or AITBC_PROVIDER_PASSWORD (or sign through --wallet-daemon).");

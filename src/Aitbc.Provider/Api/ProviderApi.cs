@@ -69,15 +69,11 @@ internal static class ProviderApi
             {
                 return Problems.Of(InvalidJob, inputError ?? "the body is {jobId, model, messages | prompt, maxTokens}");
             }
-            var priceIn = new Amount((ulong)ctx.Options.PriceIn);
-            var priceOut = new Amount((ulong)ctx.Options.PriceOut);
-            var texts = prompt is not null ? [prompt] : messages!.Select(m => m.Item2);
-            var quote = Pricing.Cost(Pricing.InputTokenBound(texts), maxTokens, priceIn, priceOut);
-            if (quote is null)
+            if (JobSpec.Priced(id.GetString()!, client, model.GetString()!, messages, prompt, maxTokens, ctx.Options) is not { } priced)
             {
                 return Problems.Of(InvalidJob, "the price of this request does not fit in 64 bits");
             }
-            spec = new JobSpec(id.GetString()!, client, model.GetString()!, messages, prompt, maxTokens, priceIn, priceOut, quote.Value);
+            spec = priced;
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
@@ -87,14 +83,19 @@ internal static class ProviderApi
         {
             return Problems.Of(Busy);
         }
-        var refusal = await ctx.Runner.CheckAsync(spec, null, http.RequestAborted);
-        if (refusal is not null)
+        var check = await ctx.Runner.CheckAsync(spec, null, http.RequestAborted);
+        if (check.Refusal is not null)
         {
+            // The client itself sent this job and holds its escrow: nothing is refunded for it here.
+            if (check.Refundable)
+            {
+                ctx.Runner.Unclaim(spec);
+            }
             ctx.Runner.Release();
-            ctx.Runner.Refuse(spec, refusal);
-            return Problems.Of(Refused, refusal, new Dictionary<string, object?> { ["quote"] = spec.Quote.ToString() });
+            ctx.Runner.Refuse(spec, check.Refusal);
+            return Problems.Of(Refused, check.Refusal, new Dictionary<string, object?> { ["quote"] = spec.Quote.ToString() });
         }
-        var outcome = await ctx.Runner.RunAsync(spec, null, ctx.Stopping);
+        var outcome = await ctx.Runner.RunAsync(spec, null, null, ctx.Stopping);
         if (!outcome.Completed)
         {
             return Problems.Of(JobFailed, outcome.Failure, new Dictionary<string, object?> { ["refundTx"] = outcome.RefundTx?.ToString() });

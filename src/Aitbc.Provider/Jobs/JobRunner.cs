@@ -10,17 +10,26 @@ using Microsoft.Extensions.Logging;
 namespace Aitbc.Provider.Jobs;
 
 /// <summary>What became of a job: completed with its output, receipt and settle transaction, refused before any work, or failed (and refunded).</summary>
-internal sealed record JobOutcome(string JobId, string? Output, UsageReceipt? Receipt, Hash256? SettleTx, string? Refusal, string? Failure, Hash256? RefundTx)
+internal sealed record JobOutcome(string JobId, string? Output, UsageReceipt? Receipt, Hash256? SettleTx, string? Refusal, string? Failure, Hash256? RefundTx,
+    PendingResult? Kept = null)
 {
     public bool Completed => Receipt is not null;
 }
 
 /// <summary>
+/// A job's check on the chain: <see cref="Refusal"/> null when it may run. <see cref="Refundable"/>:
+/// the escrow was read and is this job's (locked, payable to this provider, locked by the job's client,
+/// covering the quote at this provider's prices), so a job refused for another reason may be given back.
+/// </summary>
+internal sealed record JobCheck(string? Refusal, bool Refundable);
+
+/// <summary>
 /// Runs one job the only way this daemon runs any: first the escrow is checked on the chain (it
-/// exists in a committed block, pays this provider, covers the quoted price and leaves time to work
-/// and settle), then the backend runs it under a timeout and a concurrency limit, the tokens the
-/// backend counted are metered at the quoted prices, the receipt is signed and the escrow settled for
-/// exactly that (never more than the escrow). Any failure after the check refunds the escrow at once.
+/// exists in a committed block, pays this provider, was locked by the job's client, covers the quote
+/// at this provider's own prices and leaves time to work and settle), then the backend runs it under a
+/// timeout and a concurrency limit, the tokens the backend counted (input at most the job's input
+/// bound) are metered at this provider's prices, the receipt is signed and the escrow settled for
+/// exactly that (never more than the quote, which the escrow covers). Any failure after the check refunds the escrow at once.
 /// </summary>
 internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient node, NonceSequencer nonces, IProviderSigner signer, ProviderOptions options,
     TimeProvider time, ILogger<JobRunner> log) : IDisposable
@@ -54,84 +63,87 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
     }
 
     /// <summary>
-    /// Why this job must not run, checked on the chain; null when it may, and then the job is claimed:
-    /// no second run of it starts until <see cref="RunAsync"/> (or <see cref="Release(JobSpec)"/>) is done with it.
+    /// Whether this job may run, checked on the chain. When it may (or when the refusal is
+    /// <see cref="JobCheck.Refundable"/>) the job stays claimed: no second run or refund of it starts
+    /// until <see cref="RunAsync"/>, <see cref="GiveBackAsync"/> or <see cref="Unclaim"/> is done with it.
     /// </summary>
-    public async Task<string?> CheckAsync(JobSpec job, string? expectedDigest, CancellationToken ct)
+    public async Task<JobCheck> CheckAsync(JobSpec job, string? expectedDigest, CancellationToken ct)
     {
         if (!_claimed.TryAdd(job.JobId, 0))
         {
-            return $"job '{job.JobId}' is already running on this provider";
+            return new JobCheck($"job '{job.JobId}' is already running on this provider", false);
         }
-        string? refusal;
+        JobCheck check;
         try
         {
-            refusal = await CheckEscrowAsync(job, expectedDigest, ct);
+            check = await CheckEscrowAsync(job, expectedDigest, ct);
         }
         catch (Exception e) when (e is HttpRequestException or NodeException or OperationCanceledException or System.Text.Json.JsonException)
         {
             // No escrow verified, no work: a node that cannot be asked is a refusal like any other.
-            refusal = $"the escrow could not be checked on the chain: {e.Message}";
+            check = new JobCheck($"the escrow could not be checked on the chain: {e.Message}", false);
         }
-        if (refusal is not null)
+        if (check.Refusal is not null && !check.Refundable)
         {
-            _claimed.TryRemove(job.JobId, out _);
+            Unclaim(job);
         }
-        return refusal;
+        return check;
     }
 
-    private async Task<string?> CheckEscrowAsync(JobSpec job, string? expectedDigest, CancellationToken ct)
+    private async Task<JobCheck> CheckEscrowAsync(JobSpec job, string? expectedDigest, CancellationToken ct)
     {
-        if (!_models.TryGetValue(job.Model, out var model))
-        {
-            return $"this provider does not serve model '{job.Model}'";
-        }
-        if (expectedDigest is not null && expectedDigest != model.Digest)
-        {
-            return $"model '{job.Model}' here is {model.Digest}, not the {expectedDigest} the job names";
-        }
+        static JobCheck No(string why) => new(why, false);
         var escrow = await node.EscrowAsync(job.JobId, ct);
         if (escrow is null)
         {
-            return $"no escrow for job '{job.JobId}' in a committed block";
+            return No($"no escrow for job '{job.JobId}' in a committed block");
         }
         if (escrow.Status != "locked")
         {
-            return $"the escrow for job '{job.JobId}' is {escrow.Status}";
+            return No($"the escrow for job '{job.JobId}' is {escrow.Status}");
         }
         if (escrow.Provider != signer.Address)
         {
-            return $"the escrow pays {escrow.Provider}, not this provider";
+            return No($"the escrow pays {escrow.Provider}, not this provider");
         }
         if (escrow.Client != job.Client)
         {
-            return $"the escrow was locked by {escrow.Client}, not by the job's client {job.Client}";
+            return No($"the escrow was locked by {escrow.Client}, not by the job's client {job.Client}");
         }
         if (escrow.Amount < job.Quote)
         {
-            return $"the escrow locks {escrow.Amount}, less than the quoted price {job.Quote}";
+            // Priced here, at this provider's prices: a message naming lower prices or amount changes nothing, and gets nothing back.
+            return No($"the escrow locks {escrow.Amount}, less than the quoted price {job.Quote} (this provider's prices, {job.InputBound} input tokens at most, {job.MaxTokens} output)");
+        }
+        // The escrow is this job's, as priced here: a refusal from now on may give it back.
+        if (!_models.TryGetValue(job.Model, out var model))
+        {
+            return new($"this provider does not serve model '{job.Model}'", true);
+        }
+        if (expectedDigest is not null && expectedDigest != model.Digest)
+        {
+            return new($"model '{job.Model}' here is {model.Digest}, not the {expectedDigest} the job names", true);
         }
         var leftMs = escrow.ExpiresAt - time.GetUtcNow().ToUnixTimeMilliseconds();
         var neededMs = (options.SettleMarginSeconds + options.MinRunSeconds) * 1000L;
         return leftMs < neededMs
-            ? $"the escrow expires in {leftMs / 1000} s; this provider needs at least {neededMs / 1000} s to work and settle"
-            : null;
+            ? new($"the escrow expires in {leftMs / 1000} s; this provider needs at least {neededMs / 1000} s to work and settle", true)
+            : new(null, true);
     }
+
+    /// <summary>Drops the claim of a checked job that will neither run nor be refunded.</summary>
+    public void Unclaim(JobSpec job) => _claimed.TryRemove(job.JobId, out _);
 
     /// <summary>Takes a slot if one is free (the caller refuses the job otherwise); <see cref="RunAsync"/> gives it back, or <see cref="Release"/>.</summary>
     public bool TryReserve() => _slots.Wait(0);
 
     public void Release() => _slots.Release();
 
-    /// <summary>Gives back the slot and the claim of a checked job that will not be run after all.</summary>
-    public void Release(JobSpec claimed)
-    {
-        _claimed.TryRemove(claimed.JobId, out _);
-        _slots.Release();
-    }
-
-    /// <summary>Runs a checked job in a reserved slot; <paramref name="onToken"/> sees the output as it streams.</summary>
-    public async Task<JobOutcome> RunAsync(JobSpec job, Func<string, Task>? onToken, CancellationToken ct)
+    /// <summary>
+    /// Runs a checked job in a reserved slot; <paramref name="onToken"/> sees the output as it streams. With
+    /// <paramref name="keep"/>, the result is saved there before the escrow is settled for it (and discarded if the settle fails).
+    /// </summary>
+    public async Task<JobOutcome> RunAsync(JobSpec job, Func<string, Task>? onToken, ResultDeliveries? keep, CancellationToken ct)
     {
         try
         {
@@ -161,12 +173,27 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
                     : e.Message;
                 return await RefundAsync(job, $"the work failed: {why}");
             }
-            // Never more than the firm price (the escrow may hold more), as the coordinator checks it.
+            // Input counted beyond the bound the quote was made for is not charged (the coordinator refuses such receipts);
+            // metered at this provider's own prices and never more than its quote, which the escrow covers.
+            tokensIn = Math.Min(tokensIn, job.InputBound);
             var metered = Pricing.Cost(tokensIn, tokensOut, job.PriceIn, job.PriceOut) ?? job.Quote;
             var charge = metered < job.Quote ? metered : job.Quote;
             var model = _models[job.Model];
             var receipt = await signer.SignReceiptAsync(
                 UsageReceipt.Unsigned(signer.Address, job.JobId, job.Model, model.Digest, tokensIn, tokensOut, charge, UsageReceipt.HashOutput(output)), CancellationToken.None);
+            PendingResult? kept = null;
+            if (keep is not null)
+            {
+                try
+                {
+                    kept = await keep.SaveAsync(job.JobId, output, receipt);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // A result that cannot be kept could be paid and lost: not settled, given back.
+                    return await RefundAsync(job, $"the result could not be kept for delivery: {e.Message}");
+                }
+            }
             var (settle, submitted, _) = await nonces.SubmitNextAsync<string>(nonce =>
                 SignAsync(nonce, new EscrowSettleBody(job.JobId, charge, receipt.Hash)), CancellationToken.None);
             var committed = submitted!.Accepted ? await node.WaitAsync(settle!.Id, CancellationToken.None) : submitted;
@@ -177,11 +204,17 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
             }
             if (!committed.Committed)
             {
+                if (kept is not null)
+                {
+                    // A settle still pending may yet commit before the refund: then the result is paid and must go out.
+                    keep!.Unsettled(kept, stillPending: committed.Status == "pending");
+                }
                 return await RefundAsync(job, $"settling failed: {committed.Problem?.ToString() ?? committed.Status}");
             }
+            kept?.Paid = true;
             Interlocked.Increment(ref Completed);
             LogCompleted(log, job.JobId, tokensIn, tokensOut, charge.Units);
-            return new JobOutcome(job.JobId, output, receipt, settle!.Id, null, null, null);
+            return new JobOutcome(job.JobId, output, receipt, settle!.Id, null, null, null, kept);
         }
         finally
         {
@@ -220,24 +253,30 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
     }
 
     /// <summary>
-    /// A provider that cannot do a dispatched job gives its money back at once, when the escrow is locked
-    /// and payable to it (the refund's fee is its own; without funds for it the client refunds at expiry).
+    /// A provider that will not do a dispatched job it claimed and checked (<see cref="JobCheck.Refundable"/>:
+    /// the escrow is locked, pays this provider, was locked by the job's client and covers the quote)
+    /// gives the money back at once, then drops the claim. The refund's fee is its own; without funds for it
+    /// the client refunds at expiry.
     /// </summary>
-    public async Task<Hash256?> GiveBackAsync(string jobId)
+    public async Task<Hash256?> GiveBackAsync(JobSpec claimed, JobCheck check)
     {
+        if (!check.Refundable)
+        {
+            throw new InvalidOperationException($"job '{claimed.JobId}' was not checked refundable");
+        }
         try
         {
-            if (await node.EscrowAsync(jobId, CancellationToken.None) is not { Status: "locked" } escrow || escrow.Provider != signer.Address)
-            {
-                return null;
-            }
             var (refund, submitted, _) = await nonces.SubmitNextAsync<string>(nonce =>
-                SignAsync(nonce, new EscrowRefundBody(jobId)), CancellationToken.None);
+                SignAsync(nonce, new EscrowRefundBody(claimed.JobId)), CancellationToken.None);
             return submitted!.Accepted ? refund!.Id : null;
         }
         catch (HttpRequestException)
         {
             return null; // The client can refund once the escrow expires.
+        }
+        finally
+        {
+            Unclaim(claimed);
         }
     }
 

@@ -23,12 +23,15 @@ public sealed class Market : IAsyncDisposable
     private readonly TempDir _dir;
     private readonly HttpClient _coordinatorHttp;
 
-    private Market(TempDir dir, LogBuffer logs, TestChain chain, CoordinatorServer coordinator)
+    private readonly CoordinatorOptions _coordinatorOptions;
+
+    private Market(TempDir dir, LogBuffer logs, TestChain chain, CoordinatorServer coordinator, CoordinatorOptions coordinatorOptions)
     {
         _dir = dir;
         Logs = logs;
         Chain = chain;
         Coordinator = coordinator;
+        _coordinatorOptions = coordinatorOptions;
         _coordinatorHttp = new HttpClient { BaseAddress = coordinator.Uri, Timeout = TimeSpan.FromSeconds(30) };
     }
 
@@ -36,33 +39,67 @@ public sealed class Market : IAsyncDisposable
 
     public TestChain Chain { get; }
 
-    public CoordinatorServer Coordinator { get; }
+    public CoordinatorServer Coordinator { get; private set; }
+
+    /// <summary>Whether the coordinator is up (see <see cref="StopCoordinatorAsync"/>).</summary>
+    public bool CoordinatorRunning { get; private set; } = true;
 
     public string Dir => _dir.Path;
 
-    /// <summary>The coordinator's escrows expire <paramref name="paymentWindowSeconds"/> + <paramref name="jobTimeoutSeconds"/> after a job is submitted.</summary>
-    public static async Task<Market> StartAsync(int paymentWindowSeconds = 120, int jobTimeoutSeconds = 600)
+    /// <summary>
+    /// The coordinator's escrows expire <paramref name="paymentWindowSeconds"/> + <paramref name="jobTimeoutSeconds"/> after a job is submitted.
+    /// With <paramref name="fixedPort"/>, the coordinator keeps its port across <see cref="StopCoordinatorAsync"/> and <see cref="StartCoordinatorAsync"/>.
+    /// </summary>
+    public static async Task<Market> StartAsync(int paymentWindowSeconds = 120, int jobTimeoutSeconds = 600, bool fixedPort = false)
     {
         var dir = new TempDir();
         var logs = new LogBuffer();
         var chain = await TestChain.StartAsync(dir.Sub("node"), logs);
-        var coordinator = await CoordinatorServer.StartAsync(new CoordinatorOptions
+        var coordinatorOptions = new CoordinatorOptions
         {
-            Port = 0,
+            Port = fixedPort ? FreePort() : 0,
             ConnectionString = dir.Sub("coordinator/coordinator.db"),
             Node = chain.RpcUri.ToString(),
             Instance = "provider-tests",
             PaymentWindowSeconds = paymentWindowSeconds,
             JobTimeoutSeconds = jobTimeoutSeconds,
             HeartbeatTimeoutSeconds = 30,
-        }, logging: logs.AddTo);
-        var market = new Market(dir, logs, chain, coordinator);
+        };
+        var coordinator = await CoordinatorServer.StartAsync(coordinatorOptions, logging: logs.AddTo);
+        var market = new Market(dir, logs, chain, coordinator, coordinatorOptions);
         await Eventually.TrueAsync(async () =>
         {
             using var r = await market._coordinatorHttp.GetAsync(new Uri("/health/ready", UriKind.Relative));
             return r.StatusCode == HttpStatusCode.OK;
         }, "the coordinator to follow the chain", () => logs.Text);
         return market;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Stops the coordinator (its database stays); requests to it fail until <see cref="StartCoordinatorAsync"/>.</summary>
+    public async Task StopCoordinatorAsync()
+    {
+        await Coordinator.DisposeAsync();
+        CoordinatorRunning = false;
+    }
+
+    /// <summary>Starts the coordinator again on the same port and database, and waits until it follows the chain.</summary>
+    public async Task StartCoordinatorAsync()
+    {
+        Assert.NotEqual(0, _coordinatorOptions.Port);
+        Coordinator = await CoordinatorServer.StartAsync(_coordinatorOptions, logging: Logs.AddTo);
+        CoordinatorRunning = true;
+        await Eventually.TrueAsync(async () =>
+        {
+            using var r = await _coordinatorHttp.GetAsync(new Uri("/health/ready", UriKind.Relative));
+            return r.StatusCode == HttpStatusCode.OK;
+        }, "the restarted coordinator to follow the chain", () => Logs.Text);
     }
 
     /// <summary>
@@ -84,6 +121,9 @@ public sealed class Market : IAsyncDisposable
         MinRunSeconds = 2,
         JobTimeoutSeconds = 60,
         GraceSeconds = 0,
+        // Kept results of every provider of this market, each under its own address; retried every second at most.
+        DataDir = Path.Combine(Dir, "provider-data"),
+        DeliveryRetryMaxSeconds = 1,
     };
 
     /// <summary>Starts a provider with Ollama (the stand-in) as its backend and waits until its dispatch connection is open.</summary>
@@ -135,7 +175,10 @@ public sealed class Market : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _coordinatorHttp.Dispose();
-        await Coordinator.DisposeAsync();
+        if (CoordinatorRunning)
+        {
+            await Coordinator.DisposeAsync();
+        }
         await Chain.DisposeAsync();
         _dir.Dispose();
     }

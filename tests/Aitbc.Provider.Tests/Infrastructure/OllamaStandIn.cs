@@ -82,6 +82,9 @@ public sealed class OllamaStandIn : IAsyncDisposable
     /// <summary>When set, a stream sends this many token lines and then the connection drops (Ollama's process died).</summary>
     public int? DropAfterLines { get; set; }
 
+    /// <summary>When set, the final line reports this <c>prompt_eval_count</c> whatever the input (a backend counting more than the input can hold).</summary>
+    public int? PromptTokensReported { get; set; }
+
     /// <summary>Streamed lines written so far (all requests).</summary>
     public int LinesSent => Volatile.Read(ref _linesSent);
 
@@ -201,6 +204,7 @@ public sealed class OllamaStandIn : IAsyncDisposable
         {
             (tokens, promptTokens, doneReason) = Generate(request["prompt"]?.GetValue<string>() ?? "", numPredict);
         }
+        promptTokens = PromptTokensReported ?? promptTokens;
         var stream = request["stream"]?.GetValue<bool>() ?? true;
         var ct = http.RequestAborted;
         try

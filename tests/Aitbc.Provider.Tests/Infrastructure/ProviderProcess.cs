@@ -6,11 +6,12 @@ namespace Aitbc.Provider.Tests.Infrastructure;
 
 /// <summary>
 /// The real provider executable (<c>aitbc-ai-serve</c>) as its own process, its key in a keystore
-/// (fast KDF) unlocked through <c>AITBC_PROVIDER_PASSWORD</c>, settings by flags and <c>AITBC_PROVIDER__…</c>.
+/// (fast KDF) unlocked through <c>AITBC_PROVIDER_PASSWORD</c> (or <c>--password-file</c>), its data in
+/// <c>DIR/data</c>, settings by flags and <c>AITBC_PROVIDER__…</c>.
 /// </summary>
 public sealed class ProviderProcess : IAsyncDisposable
 {
-    private const string Password = "correct horse battery staple";
+    public const string Password = "correct horse battery staple";
     private readonly Process _process;
     private readonly StringBuilder _output = new();
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -37,19 +38,38 @@ public sealed class ProviderProcess : IAsyncDisposable
     /// <summary>Path of the provider executable built beside this test assembly's configuration.</summary>
     public static string Executable => Aitbc.Testing.BuiltExecutable.Of("Aitbc.Provider.Host", "aitbc-ai-serve");
 
-    /// <summary>Creates a keystore with a new provider key in <paramref name="dir"/>, starts the daemon, and returns once it has registered.</summary>
-    public static async Task<ProviderProcess> StartAsync(string dir, Market market, OllamaStandIn standIn, IReadOnlyDictionary<string, string> settings)
+    /// <summary>
+    /// Creates a keystore with a new provider key in <paramref name="dir"/>, starts the daemon, and returns once it has registered.
+    /// With <paramref name="passwordFile"/>, the password is only in that file (written 0600), not in the environment.
+    /// </summary>
+    public static async Task<ProviderProcess> StartAsync(string dir, Market market, OllamaStandIn standIn, IReadOnlyDictionary<string, string> settings,
+        string? passwordFile = null)
     {
         var keystore = Path.Combine(dir, "keystore.db");
         var (wallet, _, error) = new WalletKeystore(keystore, KdfCost.Fast).Create("provider", Password);
         Assert.True(wallet is not null, error?.Message);
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in (string[])[Executable, "--coordinator", market.Coordinator.Uri.ToString(), "--node", market.Chain.RpcUri.ToString(),
-            "--backend", "ollama", "--backend-url", standIn.Uri.ToString(), "--keystore", keystore, "--wallet", "provider", "--port", "0"])
+            "--backend", "ollama", "--backend-url", standIn.Uri.ToString(), "--keystore", keystore, "--wallet", "provider", "--port", "0",
+            "--data-dir", Path.Combine(dir, "data")])
         {
             info.ArgumentList.Add(a);
         }
-        info.Environment["AITBC_PROVIDER_PASSWORD"] = Password;
+        if (passwordFile is null)
+        {
+            info.Environment["AITBC_PROVIDER_PASSWORD"] = Password;
+        }
+        else
+        {
+            await File.WriteAllTextAsync(passwordFile, Password + "\n");
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(passwordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+            info.ArgumentList.Add("--password-file");
+            info.ArgumentList.Add(passwordFile);
+            info.Environment.Remove("AITBC_PROVIDER_PASSWORD");
+        }
         foreach (var (key, value) in settings)
         {
             info.Environment[$"AITBC_PROVIDER__{key.ToUpperInvariant()}"] = value;

@@ -1,0 +1,40 @@
+using Aitbc.Provider.Tests.Infrastructure;
+
+namespace Aitbc.Provider.Tests.Security;
+
+/// <summary>Issue 9, item 13: a backend that counts more input tokens than the input can hold does not make the client pay for them.</summary>
+public sealed class ReceiptBoundTests(MarketFixture fixture) : IClassFixture<MarketFixture>
+{
+    private static readonly Amount ClientFunds = Amount.FromAit(1);
+    private Market Market => fixture.Market;
+
+    [Fact]
+    public async Task Attack13_Input_tokens_counted_beyond_the_input_bound_are_clamped_at_the_bound_in_the_receipt_and_the_settle()
+    {
+        const string question = "How many input tokens can this sentence hold?";
+        var bound = Pricing.InputTokenBound([question]);
+        await using var standIn = await OllamaStandIn.StartAsync("llama3.2:attack13");
+        standIn.PromptTokensReported = bound + 5_000;
+        using var providerKey = Ed25519Key.Generate();
+        await using var provider = await Market.StartProviderAsync(providerKey, standIn);
+        using var client = await Market.NewClientAsync(ClientFunds);
+
+        var job = await client.SubmitChatAsync(standIn.Model.Name, [("user", question)], maxTokens: 16);
+        var jobId = job.GetProperty("id").GetString()!;
+        Assert.Equal(bound, job.GetProperty("inputTokenBound").GetInt32());
+        var escrowAmount = Amount.Parse(job.GetProperty("escrow").GetProperty("body").GetProperty("amount").GetString()!);
+        await client.LockAsync(job);
+        var completed = await Market.WaitForStateAsync(jobId, "completed");
+
+        var (tokens, _, _) = OllamaStandIn.Chat([("user", question)], 16);
+        var charged = Pricing.Cost(bound, tokens.Count, Market.PriceIn, Market.PriceOut)!.Value;
+        Assert.Equal(bound, completed.GetProperty("tokensIn").GetInt64());
+        Assert.Equal(tokens.Count, completed.GetProperty("tokensOut").GetInt64());
+        Assert.True(charged < escrowAmount, "the clamped charge is below the quote, so part of the escrow goes back");
+        var escrow = await Market.Chain.EscrowAsync(jobId);
+        Assert.Equal("settled", escrow!.Status);
+        Assert.Equal(charged, escrow.Paid);
+        Assert.Equal(charged.Units - TestChain.Fee.Units, (await Market.Chain.BalanceAsync(providerKey.Address)).Units);
+        Assert.Equal(ClientFunds.Units - TestChain.Fee.Units - charged.Units, (await Market.Chain.BalanceAsync(client.Address)).Units);
+    }
+}
