@@ -3,9 +3,15 @@ using Microsoft.AspNetCore.Http;
 
 namespace Aitbc.ServiceDefaults;
 
-/// <summary>Reads a JSON request body with a size limit, refusing other media types and oversized bodies with problem details.</summary>
+/// <summary>
+/// Reads a JSON request body with a size limit, refusing other media types and oversized bodies with problem details.
+/// Memory follows the bytes that actually arrive, never the Content-Length a client claims: the buffer starts small
+/// and doubles as data comes, and the limit is enforced while reading.
+/// </summary>
 public static class RequestBody
 {
+    private const int FirstBuffer = 16 * 1024;
+
     public static async Task<(byte[]? Body, IResult? Error)> ReadAsync(HttpRequest request, int limit, CancellationToken ct)
     {
         if (request.ContentType is { } type && !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
@@ -16,7 +22,7 @@ public static class RequestBody
         {
             return (null, Problems.Of(CommonErrors.PayloadTooLarge, $"the body may be at most {limit} bytes"));
         }
-        var buffer = new ArrayBufferWriter<byte>(Math.Min(limit, (int)(request.ContentLength ?? 4096)) + 1);
+        var buffer = new ArrayBufferWriter<byte>((int)Math.Min(Math.Min(limit, FirstBuffer), request.ContentLength ?? FirstBuffer) + 1);
         while (true)
         {
             var read = await request.Body.ReadAsync(buffer.GetMemory(4096), ct);
