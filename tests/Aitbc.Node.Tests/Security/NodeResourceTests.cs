@@ -94,13 +94,14 @@ public sealed class RequestBodyTests(SmallPageNode node) : IClassFixture<SmallPa
         var answers = await Task.WhenAll(Enumerable.Range(0, Requests).Select(_ => ClaimAndStopAsync(TxsApi.MaxBatchBody)));
         var grown = GC.GetTotalAllocatedBytes(precise: true) - allocated;
 
-        Assert.All(answers, a => Assert.True(a == "reset" || a.StartsWith("HTTP/1.1 4", StringComparison.Ordinal), a));
+        // Kestrel answers 400 or closes a connection whose body ended short of its Content-Length, once it has read what came.
+        Assert.All(answers, a => Assert.True(a == "closed" || a.StartsWith("HTTP/1.1 4", StringComparison.Ordinal), a));
         // Buffers at the claimed size would be 800 MiB; what arrived needs a few kilobytes each.
         Assert.True(grown < Requests * (long)TxsApi.MaxBatchBody / 4, $"{grown:N0} bytes allocated while {Requests} bodies of 20 bytes were read");
         Assert.Equal(before, (await node.HeadAsync()).Mempool);
     }
 
-    /// <summary>Posts headers that promise <paramref name="claimed"/> bytes, sends a few, ends its side; returns the answer's start, or "reset".</summary>
+    /// <summary>Posts headers that promise <paramref name="claimed"/> bytes, sends a few, ends its side; returns the answer's start, or "closed".</summary>
     private async Task<string> ClaimAndStopAsync(int claimed)
     {
         using var tcp = new TcpClient();
@@ -114,12 +115,11 @@ public sealed class RequestBodyTests(SmallPageNode node) : IClassFixture<SmallPa
         try
         {
             var read = await stream.ReadAsync(buffer, timeout.Token);
-            return Encoding.ASCII.GetString(buffer, 0, read);
+            return read == 0 ? "closed" : Encoding.ASCII.GetString(buffer, 0, read);
         }
         catch (IOException)
         {
-            // Kestrel resets a connection whose body ended short of its Content-Length, once it has read what came.
-            return "reset";
+            return "closed";
         }
     }
 }
