@@ -190,6 +190,11 @@ internal sealed class TxPool(Blockchain chain, PoolLimits limits, TimeProvider t
             {
                 return full;
             }
+            // The transaction evicted to make room may have been this sender's last: its queue is gone then.
+            if (sender is { Txs.Count: 0 })
+            {
+                sender = null;
+            }
             if (sender is null)
             {
                 sender = new Sender(tx.From, account.Nonce);

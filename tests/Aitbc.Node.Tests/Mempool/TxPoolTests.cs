@@ -129,6 +129,53 @@ public sealed class TxPoolTests
     }
 
     [Fact]
+    public void A_full_pool_evicts_its_lowest_fee_gapped_transaction_for_one_that_can_run()
+    {
+        using var c = Funded();
+        var pool = new TxPool(c.Chain, new PoolLimits(2), TimeProvider.System);
+        var aliceGapped = Tx.Transfer(Bob, 1).WithNonce(5).WithFee(3 * Fee).SignedBy(Alice);
+        var bobGapped = Tx.Transfer(Alice, 1).WithNonce(3).WithFee(2 * Fee).SignedBy(Bob);
+        AssertAdmitted(pool, aliceGapped);
+        AssertAdmitted(pool, bobGapped);
+        Assert.Equal(2, pool.GappedCount);
+
+        // Another gapped one paying no more than the cheapest is refused; one that can run takes the cheapest's place.
+        AssertRefused(pool, Tx.Transfer(Bob, 1).WithNonce(2).WithFee(2 * Fee).SignedBy(Carol), ApiErrors.MempoolFull,
+            "the mempool holds its maximum of 2 transactions");
+        var bobNow = Tx.Transfer(Alice, 1).SignedBy(Bob);
+        AssertAdmitted(pool, bobNow);
+        Assert.False(pool.Contains(bobGapped.Id));
+        // The evicted one may be the sender's own last: its queue is made anew.
+        var aliceNow = Tx.Transfer(Bob, 1).SignedBy(Alice);
+        AssertAdmitted(pool, aliceNow);
+        Assert.False(pool.Contains(aliceGapped.Id));
+
+        Assert.Equal(0, pool.GappedCount);
+        Assert.Equal([bobNow.Id, aliceNow.Id], pool.SelectReady(10).Select(t => t.Id));
+        Assert.Equal(1, pool.NextNonce(Alice.Address));
+    }
+
+    [Fact]
+    public void A_sender_s_pending_spending_counts_against_its_balance_until_its_block_commits()
+    {
+        using var c = Funded();
+        var node = NodeParts.For(c);
+        AssertAdmitted(node.Pool, Tx.Transfer(Bob, 600 * Ait).SignedBy(Alice));
+        AssertRefused(node.Pool, Tx.Transfer(Bob, 600 * Ait).WithNonce(1).SignedBy(Alice), ApiErrors.InsufficientBalance,
+            $"balance {1_000 * Ait} is less than the {(600 * Ait) + Fee} this transaction needs on top of the {(600 * Ait) + Fee} its 1 pending transactions spend");
+        AssertAdmitted(node.Pool, Tx.Transfer(Bob, 300 * Ait).WithNonce(1).SignedBy(Alice));
+
+        // Committed, the first leaves the pending sum as it leaves the balance: not counted twice, even before the pool is cleaned.
+        var built = c.Chain.Build(node.Pool.SelectReady(1), c.NextTime, c.Validator);
+        c.Chain.Commit(built);
+        var refused = node.Pool.Add(Tx.Transfer(Bob, 100 * Ait).WithNonce(2).SignedBy(Alice));
+        Assert.Equal(ApiErrors.InsufficientBalance, refused!.Error);
+        Assert.Equal($"balance {(400 * Ait) - Fee} is less than the {(100 * Ait) + Fee} this transaction needs on top of the {(300 * Ait) + Fee} its 1 pending transactions spend",
+            refused.Detail);
+        AssertAdmitted(node.Pool, Tx.Transfer(Bob, 99 * Ait).WithNonce(2).SignedBy(Alice));
+    }
+
+    [Fact]
     public void A_duplicate_is_refused_while_pending_and_after_commit()
     {
         using var c = Funded();
