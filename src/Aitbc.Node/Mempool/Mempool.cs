@@ -406,20 +406,30 @@ internal sealed class TxPool(Blockchain chain, PoolLimits limits, TimeProvider t
         return s;
     }
 
-    /// <summary>Removes one transaction; one inside the executable run leaves the rest of the run gapped.</summary>
+    /// <summary>
+    /// Removes one transaction. One inside the executable run (refused when its block was built) leaves the rest of
+    /// the run gapped, and those further past it than the gap rule allows are dropped as well: a refusal at build
+    /// time costs no fee, so it must not keep a long queue in the pool for free.
+    /// </summary>
     private void Drop(Entry e, long now)
     {
         var s = e.Sender;
         var nonce = e.Tx.Nonce;
-        var i = s.Txs.IndexOfKey(nonce);
         if (nonce >= s.Base && nonce < s.End)
         {
-            for (var k = i + 1; k < s.Txs.Count && s.Txs.Keys[k] < s.End; k++)
+            while (s.Txs.Keys[s.Txs.Count - 1] > nonce + limits.MaxNonceGap)
+            {
+                var last = s.Txs.Count - 1;
+                Forget(s.Txs.Values[last]);
+                s.Txs.RemoveAt(last);
+            }
+            for (var k = s.Txs.IndexOfKey(nonce) + 1; k < s.Txs.Count && s.Txs.Keys[k] < s.End; k++)
             {
                 Gap(s.Txs.Values[k], now);
             }
             s.End = nonce;
         }
+        var i = s.Txs.IndexOfKey(nonce);
         Forget(e);
         s.Txs.RemoveAt(i);
         if (s.Txs.Count == 0)

@@ -313,4 +313,27 @@ public sealed class TxPoolTests
         Assert.True(node.Pool.Contains(next.Id));
         Assert.Equal(1, node.Pool.NextNonce(Alice.Address));
     }
+
+    [Fact]
+    public void After_a_refusal_at_build_time_only_the_gap_rule_s_worth_of_later_nonces_stays()
+    {
+        // A refusal in the block costs its sender no fee: behind it, a queue of 4,096 would stay in the pool for free.
+        using var c = Funded();
+        var node = NodeParts.For(c);
+        c.ProduceOk(Tx.Lock("job-q", Bob.Address, 1 * Ait, TestChain.GenesisTime + 60_000).SignedBy(Alice));
+        var early = Tx.Refund("job-q").WithNonce(1).SignedBy(Alice);
+        var later = Enumerable.Range(2, 30).Select(n => Tx.Transfer(Bob, 1).WithNonce(n).SignedBy(Alice)).ToArray();
+        AssertAdmitted(node.Pool, early);
+        foreach (var tx in later)
+        {
+            AssertAdmitted(node.Pool, tx);
+        }
+
+        var built = node.ProduceFromPool(c);
+
+        Assert.Equal(early.Id, Assert.Single(built.Rejected).Tx.Id);
+        Assert.Equal(later.Where(t => t.Nonce <= 17).Select(t => t.Id), later.Where(t => node.Pool.Contains(t.Id)).Select(t => t.Id));
+        Assert.Equal(16, node.Pool.GappedCount);
+        Assert.Equal(1, node.Pool.NextNonce(Alice.Address));
+    }
 }
