@@ -21,6 +21,10 @@ internal sealed record BenchOptions
     public string? NodeDll { get; init; }
     public bool Json { get; init; }
     public bool KeepData { get; init; }
+    public int IdleSubscribers { get; init; }
+
+    /// <summary>The node's default room for escrow settles and refunds, less where the pool is small; transfers cannot use it.</summary>
+    public int EscrowReserve => Math.Min(10_000, MempoolCapacity / 10);
 
     /// <summary>The memory run: <c>--total</c> transfers among <c>--accounts</c>, then the node's memory.</summary>
     public bool MemoryRun => Total > 0;
@@ -52,6 +56,8 @@ internal sealed record BenchOptions
           --single             POST /v1/txs, one transaction per request
           --window N           most transactions submitted but not yet committed (default 100000)
           --mempool-capacity N passed to the node (default 200000)
+          --idle-subscribers N hold N WebSocket connections open during the run, each subscribed to an address
+                               and a job no transfer touches (default 0), to show what subscribers cost
         Other:
           --verify-seconds S   length of the Ed25519 verification measurement (default 3)
           --drain S            longest wait for submitted transactions to commit after a phase (default 60)
@@ -87,6 +93,7 @@ internal sealed record BenchOptions
                 "--node" => o with { NodeDll = a.Value() },
                 "--json" => o with { Json = true },
                 "--keep-data" => o with { KeepData = true },
+                "--idle-subscribers" => o with { IdleSubscribers = a.Int(0, 100_000) },
                 _ => throw a.Unknown(),
             };
         }, out error);
@@ -98,16 +105,16 @@ internal sealed record BenchOptions
         {
             o = o with { Connections = 64 };
         }
-        if (o.Window / o.Senders >= 10_000)
+        if (o.Window / o.Senders >= 4_096)
         {
-            // The node queues at most 10,000 future nonces per sender.
-            error = $"--window {o.Window} over {o.Senders} senders puts nonces more than 10,000 ahead: use more senders or a smaller window";
+            // The node queues at most 4,096 transactions per sender.
+            error = $"--window {o.Window} over {o.Senders} senders puts more than 4,096 transactions of one sender in the pool: use more senders or a smaller window";
             return null;
         }
-        if (o.Window >= o.MempoolCapacity)
+        if (o.Window >= o.MempoolCapacity - o.EscrowReserve)
         {
             // Only this generator fills the pool: a window below its capacity means no refusal for a full pool.
-            o = o with { Window = Math.Max(1, o.MempoolCapacity / 2) };
+            o = o with { Window = Math.Max(1, (o.MempoolCapacity - o.EscrowReserve) / 2) };
         }
         return o;
     }

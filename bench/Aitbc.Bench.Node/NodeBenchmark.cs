@@ -54,9 +54,17 @@ internal sealed class NodeBenchmark(BenchOptions options, TextWriter log)
         log.WriteLine($"  {ed.PerSecond:N0} verifications/s on {ed.Cores} cores ({ed.PerSecondOneCore:N0}/s on one)");
 
         log.WriteLine($"Starting {dll}");
-        await using var node = await NodeProcess.StartAsync(dll, Path.Combine(dir, "node"), genesis, validatorKey, options.MempoolCapacity,
+        string Flag(long v) => v.ToString(CultureInfo.InvariantCulture);
+        // All load comes from this one loopback client, so the node's per-network limits are raised for it.
+        string[] limits =
+        [
+            "--signatures-per-second-per-ip", Flag(100_000_000), "--signature-burst-per-ip", Flag(1_000_000_000),
+            "--ws-connections-per-ip", Flag(options.IdleSubscribers + 16), "--mempool-escrow-reserve", Flag(options.EscrowReserve),
+        ];
+        await using var node = await NodeProcess.StartAsync(dll, Path.Combine(dir, "node"), genesis, validatorKey, options.MempoolCapacity, limits,
             TimeSpan.FromSeconds(120), ct);
         log.WriteLine($"  node pid {node.Pid} at {node.RpcUri}");
+        await using var idle = options.IdleSubscribers > 0 ? await OpenIdleAsync(node.RpcUri, ct) : null;
         using var handler = new SocketsHttpHandler
         {
             UseProxy = false,
@@ -100,13 +108,22 @@ internal sealed class NodeBenchmark(BenchOptions options, TextWriter log)
             signingSeconds, work.Signed, ed, max, half, memory, _peak, rssEnd,
             (max?.CommittedPerSecond ?? memory?.CommittedPerSecond) / ed.PerSecond,
             ledger.Refusals.Snapshot().ToDictionary(kv => kv.Key, kv => kv.Value.Count, StringComparer.Ordinal),
-            watcher.ForeignTxs, Goals(max, half, memory));
+            watcher.ForeignTxs, options.IdleSubscribers, idle is null ? 0 : idle.Count - idle.ClosedByNode, Goals(max, half, memory));
         foreach (var (code, (count, example)) in ledger.Refusals.Snapshot())
         {
             log.WriteLine($"Refused {count:N0} × {code}, e.g. {example}");
         }
         log.WriteLine("Stopping the node");
         return result;
+    }
+
+    private async Task<IdleSubscribers> OpenIdleAsync(Uri rpc, CancellationToken ct)
+    {
+        log.WriteLine($"Opening {options.IdleSubscribers:N0} idle WebSocket subscribers");
+        var started = Stopwatch.StartNew();
+        var idle = await IdleSubscribers.OpenAsync(rpc, options.IdleSubscribers, ct);
+        log.WriteLine($"  {idle.Count:N0} open, each with 2 subscriptions, in {started.Elapsed.TotalSeconds:F1} s");
+        return idle;
     }
 
     private void Sample(NodeProcess node)

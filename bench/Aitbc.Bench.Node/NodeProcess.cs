@@ -64,8 +64,9 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         return Path.Combine(dir.FullName, "src", "Aitbc.Node.Host", "bin", configuration, "net10.0", "aitbc-node.dll");
     }
 
+    /// <param name="extra">More flags for the node (its limits, raised for one loopback client that sends a lot).</param>
     public static async Task<NodeProcess> StartAsync(string dll, string dataDir, string genesis, string validatorKey, int mempoolCapacity,
-        TimeSpan timeout, CancellationToken ct)
+        IEnumerable<string> extra, TimeSpan timeout, CancellationToken ct)
     {
         if (!File.Exists(dll))
         {
@@ -79,11 +80,12 @@ internal sealed partial class NodeProcess : IAsyncDisposable
             RedirectStandardError = true,
             RedirectStandardInput = true,
         };
-        foreach (var a in new[]
-        {
+        foreach (var a in (string[])
+        [
             dll, "--data-dir", dataDir, "--genesis", genesis, "--validator-key", validatorKey,
             "--rpc-host", "127.0.0.1", "--rpc-port", "0", "--mempool-capacity", mempoolCapacity.ToString(CultureInfo.InvariantCulture),
-        })
+            .. extra,
+        ])
         {
             psi.ArgumentList.Add(a);
         }

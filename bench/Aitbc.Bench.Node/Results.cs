@@ -59,6 +59,8 @@ internal sealed record BenchResult(
     double? TxPerVerification,
     IReadOnlyDictionary<string, long> Refusals,
     long ForeignTxs,
+    int IdleSubscribers,
+    int IdleSubscribersOpenAtEnd,
     IReadOnlyList<Goal> Goals) : IBenchReport
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
@@ -72,6 +74,10 @@ internal sealed record BenchResult(
         sb.Append("\nAITBC node benchmark\n");
         Line("machine", $"{Machine.Cores} cores, {Machine.Cpu}; {Machine.Os}; {Machine.Runtime}");
         Line("load", $"{Mode}, {Senders:N0} senders, {(Mode == "single" ? "1 tx" : $"{BatchSize:N0} txs")}/request, {Connections} connections, window {Window:N0}");
+        if (IdleSubscribers > 0)
+        {
+            Line("idle WebSocket subscribers held", $"{IdleSubscribers:N0} (2 subscriptions each; {IdleSubscribersOpenAtEnd:N0} still open at the end)");
+        }
         Line("pre-signed", $"{Signed:N0} transfers in {SigningSeconds:F1} s (before the clock)");
         Line("Ed25519 verifications/s, all cores", $"{Ed25519.PerSecond:N0} ({Ed25519.Cores} cores; one core {Ed25519.PerSecondOneCore:N0}/s)");
         foreach (var p in new[] { Max, Half })

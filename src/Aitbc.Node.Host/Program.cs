@@ -17,7 +17,17 @@ HostFlag[] flags =
     new("--rpc-host", "Node:RpcHost", "RPC listen address (default 127.0.0.1: the node holds keys)"),
     new("--rpc-port", "Node:RpcPort", "RPC port (default 8006; 0 picks a free one)"),
     new("--mempool-capacity", "Node:MempoolCapacity", "most transactions waiting (default 200000)"),
-    new("--faucet-cooldown", "Node:FaucetCooldownSeconds", "seconds between two faucet payments to one address (default 60)"),
+    new("--mempool-escrow-reserve", "Node:MempoolEscrowReserve", "mempool slots only escrow settles and refunds may use (default 10000)"),
+    new("--mempool-max-nonce-gap", "Node:MempoolMaxNonceGap", "how far past a sender's next executable nonce a transaction may be (default 16)"),
+    new("--mempool-gap-seconds", "Node:MempoolGapSeconds", "seconds a transaction waiting for an earlier nonce is kept (default 60)"),
+    new("--signatures-per-second-per-ip", "Node:SignaturesPerSecondPerIp", "signature checks per second for one client network (default 10000)"),
+    new("--signature-burst-per-ip", "Node:SignatureBurstPerIp", "signature checks at once for one client network, at least 10000 (default 50000)"),
+    new("--blocks-page-bytes", "Node:BlocksPageBytes", "most bytes of blocks in one GET /v1/blocks page (default 4194304)"),
+    new("--ws-connections-per-ip", "Node:WsConnectionsPerIp", "open WebSocket connections per client network (default 64)"),
+    new("--ws-subscriptions-per-connection", "Node:WsSubscriptionsPerConnection", "subscriptions per WebSocket connection (default 256)"),
+    new("--faucet-cooldown", "Node:FaucetCooldownSeconds", "seconds between two faucet payments to one address (default 60; 0: none)"),
+    new("--faucet-per-ip-per-minute", "Node:FaucetPerIpPerMinute", "faucet payments per minute for one client network (default 60)"),
+    new("--faucet-per-second", "Node:FaucetPerSecond", "faucet payments per second overall (default 10)"),
 ];
 var (config, exit) = HostConfiguration.Build("aitbc-node", "the AITBC Brother Chain node (single validator)", flags,
     [("--verify", "replay the stored chain from genesis, verifying every block, compare state roots, exit")], args);

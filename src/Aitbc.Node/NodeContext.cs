@@ -7,4 +7,5 @@ namespace Aitbc.Node;
 
 /// <summary>The running node's parts, as the RPC handlers see them.</summary>
 internal sealed record NodeContext(
-    Blockchain Chain, TxPool Pool, TxTracker Tracker, BlockProducer Producer, Faucet? Faucet, ChainEvents Events, NodeOptions Options);
+    Blockchain Chain, TxPool Pool, TxTracker Tracker, BlockProducer Producer, Faucet? Faucet, ChainEvents Events, NodeOptions Options,
+    RateLimits<System.Net.IPAddress> Signatures);

@@ -24,11 +24,14 @@ public sealed class NodeServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly NodeContext _node;
+    private readonly ITimer _expiry;
 
     private NodeServer(WebApplication app, NodeContext node)
     {
         _app = app;
         _node = node;
+        // Gapped transactions also expire as the pool is used; this covers a quiet node.
+        _expiry = TimeProvider.System.CreateTimer(_ => node.Pool.ExpireGapped(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
 
     /// <summary>The RPC's base address, e.g. <c>http://127.0.0.1:8006</c> (the real port when 0 was asked for).</summary>
@@ -42,6 +45,8 @@ public sealed class NodeServer : IAsyncDisposable
     public static async Task<NodeServer> StartAsync(NodeOptions options, Genesis genesis, Ed25519Key validatorKey, Ed25519Key? faucetKey,
         IKeyValueStore? store = null, Action<ILoggingBuilder>? logging = null, CancellationToken ct = default)
     {
+        // Options built in code (tests, benches, the devnet) are held to the same rules as those bound from configuration.
+        System.ComponentModel.DataAnnotations.Validator.ValidateObject(options, new(options), validateAllProperties: true);
         var builder = ServiceHost.CreateBuilder(options.RpcHost, options.RpcPort, logging, k => k.Limits.MaxRequestBodySize = TxsApi.MaxBatchBody);
 
         var kv = store ?? new RocksDbStore(Path.Combine(options.DataDir, "chain"));
@@ -58,7 +63,8 @@ public sealed class NodeServer : IAsyncDisposable
         try
         {
             var loggerFactory = ServiceHost.CreateLoggerFactory(logging);
-            var pool = new TxPool(chain, options.MempoolCapacity);
+            var pool = new TxPool(chain,
+                new PoolLimits(options.MempoolCapacity, options.MempoolEscrowReserve, options.MempoolMaxNonceGap, options.MempoolGapSeconds), TimeProvider.System);
             var tracker = new TxTracker(chain);
             var producer = new BlockProducer(chain, pool, tracker, validatorKey, TimeProvider.System, loggerFactory.CreateLogger<BlockProducer>());
             Faucet? faucet = null;
@@ -68,9 +74,13 @@ public sealed class NodeServer : IAsyncDisposable
                 {
                     throw new InvalidOperationException($"The faucet key {faucetKey.Address} is not the faucet the genesis names.");
                 }
-                faucet = new Faucet(chain, pool, faucetKey, TimeSpan.FromSeconds(options.FaucetCooldownSeconds), TimeProvider.System);
+                faucet = new Faucet(chain, pool, faucetKey,
+                    new FaucetLimits(TimeSpan.FromSeconds(options.FaucetCooldownSeconds), options.FaucetPerIpPerMinute, options.FaucetPerSecond), TimeProvider.System);
             }
-            var node = new NodeContext(chain, pool, tracker, producer, faucet, new ChainEvents(chain), options);
+            var events = new ChainEvents(chain, loggerFactory.CreateLogger<ChainEvents>(), options.WsConnectionsPerIp, options.WsSubscriptionsPerConnection);
+            var signatures = new RateLimits<System.Net.IPAddress>(TimeSpan.FromSeconds(1) / options.SignaturesPerSecondPerIp, options.SignatureBurstPerIp,
+                100_000, TimeProvider.System);
+            var node = new NodeContext(chain, pool, tracker, producer, faucet, events, options, signatures);
             builder.Services.AddSingleton(node);
             builder.Services.AddSingleton<IDisposable>(loggerFactory);
             builder.Services.AddHealthChecks().AddCheck("consensus", () => producer.Running ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy(producer.Fault?.Message ?? "not running"), ["ready"]);
@@ -109,7 +119,9 @@ public sealed class NodeServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();
+        await _expiry.DisposeAsync();
         await _node.Producer.DisposeAsync();
+        await _node.Events.DisposeAsync();
         await _app.DisposeAsync();
         _node.Chain.Dispose();
     }

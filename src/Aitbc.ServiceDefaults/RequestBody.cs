@@ -3,9 +3,15 @@ using Microsoft.AspNetCore.Http;
 
 namespace Aitbc.ServiceDefaults;
 
-/// <summary>Reads a JSON request body with a size limit, refusing other media types and oversized bodies with problem details.</summary>
+/// <summary>
+/// Reads a JSON request body with a size limit, refusing other media types and oversized bodies with problem details.
+/// Memory follows the bytes that actually arrive, never the Content-Length a client claims: the buffer starts small
+/// and doubles as data comes (pooled), and the limit is enforced while reading.
+/// </summary>
 public static class RequestBody
 {
+    private const int FirstBuffer = 16 * 1024;
+
     public static async Task<(byte[]? Body, IResult? Error)> ReadAsync(HttpRequest request, int limit, CancellationToken ct)
     {
         if (request.ContentType is { } type && !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
@@ -16,25 +22,41 @@ public static class RequestBody
         {
             return (null, Problems.Of(CommonErrors.PayloadTooLarge, $"the body may be at most {limit} bytes"));
         }
-        var buffer = new ArrayBufferWriter<byte>(Math.Min(limit, (int)(request.ContentLength ?? 4096)) + 1);
-        while (true)
+        // Pooled buffers, so that the doubling of a large body churns no fresh large-object-heap arrays.
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Min(limit + 1L, FirstBuffer), (request.ContentLength ?? FirstBuffer) + 1));
+        try
         {
-            var read = await request.Body.ReadAsync(buffer.GetMemory(4096), ct);
-            if (read == 0)
+            var count = 0;
+            while (true)
             {
-                break;
+                if (count == buffer.Length)
+                {
+                    var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min(buffer.Length * 2L, limit + 1L));
+                    buffer.AsSpan(0, count).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = bigger;
+                }
+                var read = await request.Body.ReadAsync(buffer.AsMemory(count), ct);
+                if (read == 0)
+                {
+                    break;
+                }
+                count += read;
+                if (count > limit)
+                {
+                    return (null, Problems.Of(CommonErrors.PayloadTooLarge, $"the body may be at most {limit} bytes"));
+                }
             }
-            buffer.Advance(read);
-            if (buffer.WrittenCount > limit)
+            if (count == 0)
             {
-                return (null, Problems.Of(CommonErrors.PayloadTooLarge, $"the body may be at most {limit} bytes"));
+                return (null, Problems.Of(CommonErrors.MalformedRequest, "the request has no body"));
             }
+            return (buffer.AsSpan(0, count).ToArray(), null);
         }
-        if (buffer.WrittenCount == 0)
+        finally
         {
-            return (null, Problems.Of(CommonErrors.MalformedRequest, "the request has no body"));
+            ArrayPool<byte>.Shared.Return(buffer);
         }
-        return (buffer.WrittenSpan.ToArray(), null);
     }
 
     /// <summary>Reads and deserializes a JSON body; malformed or mistyped JSON is a problem naming what is wrong.</summary>

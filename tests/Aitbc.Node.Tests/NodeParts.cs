@@ -17,7 +17,9 @@ internal static class NodeParts
         var pool = new TxPool(c.Chain, capacity);
         var tracker = new TxTracker(c.Chain);
         var producer = new BlockProducer(c.Chain, pool, tracker, c.Validator, TimeProvider.System, NullLogger<BlockProducer>.Instance);
-        return new NodeContext(c.Chain, pool, tracker, producer, null, new ChainEvents(c.Chain), options ?? new NodeOptions());
+        var o = options ?? new NodeOptions();
+        var signatures = new RateLimits<System.Net.IPAddress>(TimeSpan.FromSeconds(1) / o.SignaturesPerSecondPerIp, o.SignatureBurstPerIp, 1_000, TimeProvider.System);
+        return new NodeContext(c.Chain, pool, tracker, producer, null, new ChainEvents(c.Chain), o, signatures);
     }
 
     /// <summary>What the block producer does: the ready transactions into a block, committed, refusals recorded, the pool cleaned.</summary>

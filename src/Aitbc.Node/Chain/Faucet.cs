@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using System.Net;
 using Aitbc.Core;
 using Aitbc.Node.Mempool;
 using Aitbc.Node.Rpc;
@@ -6,40 +6,76 @@ using Aitbc.ServiceDefaults;
 
 namespace Aitbc.Node.Chain;
 
+/// <summary>How often the faucet pays: one address per cooldown (0: no cooldown), per client network, and overall.</summary>
+/// <param name="MaxKeys">Most addresses, and most networks, remembered at once; beyond that, new ones wait.</param>
+internal sealed record FaucetLimits(TimeSpan Cooldown, int PerNetworkPerMinute = 60, int PerSecond = 10, int MaxKeys = 100_000);
+
 /// <summary>
 /// The devnet faucet: sends a normal signed transfer from the faucet account named in the genesis.
-/// Rate-limited per address. Balances change only when the transfer is in a block.
+/// Rate-limited per address, per client network and overall, in bounded memory. Balances change only
+/// when the transfer is in a block.
 /// </summary>
-internal sealed class Faucet(Blockchain chain, TxPool pool, Ed25519Key key, TimeSpan cooldown, TimeProvider time)
+internal sealed class Faucet
 {
-    private readonly ConcurrentDictionary<Address, DateTimeOffset> _lastPaid = new();
+    private readonly Blockchain _chain;
+    private readonly TxPool _pool;
+    private readonly Ed25519Key _key;
+    private readonly RateLimits<Address>? _perAddress;
+    private readonly RateLimits<IPAddress> _perNetwork;
+    private readonly RateLimits<int> _overall;
     private readonly Lock _nonceLock = new();
 
-    public Address Address => key.Address;
-
-    public (Transaction? Tx, Rejection? Error) Send(Address to, Amount? requested)
+    public Faucet(Blockchain chain, TxPool pool, Ed25519Key key, FaucetLimits limits, TimeProvider time)
     {
-        var amount = requested ?? chain.Params.FaucetAmount;
-        if (amount.IsZero || amount > chain.Params.FaucetAmount)
+        _chain = chain;
+        _pool = pool;
+        _key = key;
+        _perAddress = limits.Cooldown > TimeSpan.Zero ? new RateLimits<Address>(limits.Cooldown, 1, limits.MaxKeys, time) : null;
+        // A minute's worth at once per network, ten seconds' worth overall.
+        _perNetwork = new RateLimits<IPAddress>(TimeSpan.FromMinutes(1) / limits.PerNetworkPerMinute, limits.PerNetworkPerMinute, limits.MaxKeys, time);
+        _overall = new RateLimits<int>(TimeSpan.FromSeconds(1) / limits.PerSecond, limits.PerSecond * 10, 1, time);
+    }
+
+    public Address Address => _key.Address;
+
+    /// <summary>Client networks the faucet remembers now (bounded by <see cref="FaucetLimits.MaxKeys"/>).</summary>
+    internal int RememberedNetworks => _perNetwork.Count;
+
+    public (Transaction? Tx, Rejection? Error) Send(Address to, Amount? requested, IPAddress network)
+    {
+        var amount = requested ?? _chain.Params.FaucetAmount;
+        if (amount.IsZero || amount > _chain.Params.FaucetAmount)
         {
-            return (null, new(ApiErrors.InvalidAmount, $"the faucet pays from 1 to {chain.Params.FaucetAmount} base units"));
-        }
-        var now = time.GetUtcNow();
-        if (_lastPaid.TryGetValue(to, out var last) && now - last < cooldown)
-        {
-            var wait = Math.Ceiling((cooldown - (now - last)).TotalSeconds);
-            return (null, new(ApiErrors.RateLimited, $"{to} was paid recently; try again in {wait} s"));
+            return (null, new(ApiErrors.InvalidAmount, $"the faucet pays from 1 to {_chain.Params.FaucetAmount} base units"));
         }
         lock (_nonceLock)
         {
-            var tx = Transaction.Sign(key, chain.ChainId, pool.NextNonce(key.Address), chain.Params.MinFee, new TransferBody(to, amount, "faucet"));
-            var error = pool.Add(tx);
+            // The address first: a repeated request for it costs its network and everyone else nothing.
+            if (_perAddress is not null && !_perAddress.TryTake(to, 1, out var wait))
+            {
+                return (null, new(ApiErrors.RateLimited, $"{to} was paid recently; try again in {ClientNetwork.Seconds(wait)} s"));
+            }
+            if (!_perNetwork.TryTake(network, 1, out wait))
+            {
+                Refund(to);
+                return (null, new(ApiErrors.RateLimited, $"this network, or too many networks at once, asked the faucet too often; try again in {ClientNetwork.Seconds(wait)} s"));
+            }
+            if (!_overall.TryTake(0, 1, out wait))
+            {
+                Refund(to);
+                return (null, new(ApiErrors.RateLimited, $"the faucet is busy; try again in {ClientNetwork.Seconds(wait)} s"));
+            }
+            var tx = Transaction.Sign(_key, _chain.ChainId, _pool.NextNonce(_key.Address), _chain.Params.MinFee, new TransferBody(to, amount, "faucet"));
+            var error = _pool.Add(tx);
             if (error is not null)
             {
+                Refund(to);
                 return (null, error);
             }
-            _lastPaid[to] = now;
             return (tx, null);
         }
     }
+
+    /// <summary>An address that was not paid may ask again at once.</summary>
+    private void Refund(Address to) => _perAddress?.Forget(to);
 }

@@ -5,21 +5,43 @@ using Aitbc.ServiceDefaults;
 
 namespace Aitbc.Node.Mempool;
 
+/// <summary>The pool's bounds. <paramref name="EscrowReserve"/> slots of <paramref name="Capacity"/> take only settles and refunds.</summary>
+internal sealed record PoolLimits(int Capacity, int EscrowReserve = 0, int MaxNonceGap = 16, int GapSeconds = 60);
+
 /// <summary>
 /// Transactions waiting for a block. Signatures are checked once, before admission. Each sender
 /// has a queue ordered by nonce, so one sender can fill many slots of a block; blocks take the
 /// highest fee first among the senders' next transactions. Bounded: a full pool refuses, clearly.
+/// <para>
+/// What makes flooding cost money: a sender's pending transfers and locks (amounts and fees) are
+/// counted against its committed balance, so it cannot queue more than it has; a transaction that
+/// cannot run yet (its nonce leaves a gap) may be at most <see cref="PoolLimits.MaxNonceGap"/> past
+/// the sender's next executable nonce, expires after <see cref="PoolLimits.GapSeconds"/>, and is the
+/// first evicted, lowest fee first, when the pool is full; and some room is kept for the settles and
+/// refunds of an escrow's parties. Every admission costs a few dictionary operations, whatever the pool holds.
+/// </para>
 /// </summary>
-internal sealed class TxPool(Blockchain chain, int capacity, int maxNonceAhead = 10_000)
+internal sealed class TxPool(Blockchain chain, PoolLimits limits, TimeProvider time)
 {
     /// <summary>Most transactions one sender may have waiting, so that no one account can fill the pool.</summary>
     public const int MaxPerSender = 4_096;
     private readonly Lock _lock = new();
-    private readonly Dictionary<Address, SortedList<long, Entry>> _bySender = [];
+    private readonly Dictionary<Address, Sender> _bySender = [];
     private readonly Dictionary<Hash256, Entry> _byId = [];
+    // One pending escrow transaction per job and signer: a party's copies could only fail, and would fill the reserve.
+    private readonly HashSet<(string JobId, Address Signer)> _escrowTxs = [];
+    // Gapped transactions, the first to go when the pool is full: lowest fee first, then the newest.
+    private readonly SortedSet<Entry> _gapped = new(Comparer<Entry>.Create(static (a, b) =>
+        a.Tx.Fee.Units != b.Tx.Fee.Units ? a.Tx.Fee.Units.CompareTo(b.Tx.Fee.Units) : b.Sequence.CompareTo(a.Sequence)));
+    // When each became gapped, oldest first; an entry that moved since is skipped when its turn comes.
+    private readonly Queue<(Entry Entry, long Since)> _gapClock = new();
     private long _sequence;
 
-    public int Capacity => capacity;
+    public TxPool(Blockchain chain, int capacity) : this(chain, new PoolLimits(capacity), TimeProvider.System)
+    {
+    }
+
+    public int Capacity => limits.Capacity;
 
     public int Count
     {
@@ -32,10 +54,44 @@ internal sealed class TxPool(Blockchain chain, int capacity, int maxNonceAhead =
         }
     }
 
+    /// <summary>Transactions waiting for an earlier nonce.</summary>
+    public int GappedCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _gapped.Count;
+            }
+        }
+    }
+
     /// <summary>Raised after a transaction is admitted, to wake the block producer.</summary>
     public event Action? Admitted;
 
-    private sealed record Entry(Transaction Tx, long Sequence);
+    private sealed class Entry(Transaction tx, long sequence, ulong spend, Sender sender)
+    {
+        public Transaction Tx { get; } = tx;
+        public long Sequence { get; } = sequence;
+        /// <summary>What it takes from the sender's balance: amount and fee of a transfer or lock (a settle's or refund's fee may come from the escrow).</summary>
+        public ulong Spend { get; } = spend;
+        public Sender Sender { get; } = sender;
+        /// <summary>Milliseconds when it became gapped; -1 while it is executable.</summary>
+        public long GappedSince { get; set; } = -1;
+    }
+
+    /// <summary>
+    /// One sender's queue. Keys from <see cref="Base"/> (its committed nonce) up to <see cref="End"/> are all
+    /// present and executable in order; those above <see cref="End"/> are gapped.
+    /// </summary>
+    private sealed class Sender(Address address, long committedNonce)
+    {
+        public Address Address { get; } = address;
+        public SortedList<long, Entry> Txs { get; } = [];
+        public long Base { get; set; } = committedNonce;
+        public long End { get; set; } = committedNonce;
+        public ulong Spend { get; set; }
+    }
 
     public bool Contains(Hash256 id)
     {
@@ -56,25 +112,18 @@ internal sealed class TxPool(Blockchain chain, int capacity, int maxNonceAhead =
     /// <summary>The nonce a sender's next new transaction should carry: after the committed ones and its consecutive pending ones.</summary>
     public long NextNonce(Address sender)
     {
-        var next = chain.State.Account(sender).Nonce;
         lock (_lock)
         {
-            if (_bySender.TryGetValue(sender, out var queue))
-            {
-                while (queue.ContainsKey(next))
-                {
-                    next++;
-                }
-            }
+            var committed = chain.State.Account(sender).Nonce;
+            return Synced(sender, committed) is { } s ? s.End : committed;
         }
-        return next;
     }
 
-    public IReadOnlyList<Transaction> PendingOf(Address sender)
+    public int PendingCount(Address sender)
     {
         lock (_lock)
         {
-            return _bySender.TryGetValue(sender, out var q) ? [.. q.Values.Select(e => e.Tx)] : [];
+            return Synced(sender, chain.State.Account(sender).Nonce)?.Txs.Count ?? 0;
         }
     }
 
@@ -86,60 +135,93 @@ internal sealed class TxPool(Blockchain chain, int capacity, int maxNonceAhead =
         {
             return stateless;
         }
-        var account = chain.State.Account(tx.From);
-        if (tx.Nonce < account.Nonce)
+        var needed = tx.Body switch
         {
-            return new(ApiErrors.NonceUsed, $"nonce {tx.Nonce} is already used (the account's next nonce is {account.Nonce})");
-        }
-        if (tx.Nonce >= account.Nonce + maxNonceAhead)
+            TransferBody t => Amount.TryAdd(t.Amount, tx.Fee, out var sum) ? sum.Units : (ulong?)null,
+            EscrowLockBody l => Amount.TryAdd(l.Amount, tx.Fee, out var sum) ? sum.Units : null,
+            _ => 0UL,
+        };
+        if (needed is null)
         {
-            return new(ApiErrors.NonceTooFar, $"nonce {tx.Nonce} is more than {maxNonceAhead} ahead of the account's next nonce {account.Nonce}");
+            return new(ApiErrors.InvalidAmount, "amount plus fee overflows 64 bits");
         }
-        var funds = FundsCheck(tx, account);
-        if (funds is not null)
-        {
-            return funds;
-        }
+        var now = NowMs();
         lock (_lock)
         {
+            ExpireGapped(now);
+            // Read under the lock, as one value: a block's commit changes balance and nonce together, and the
+            // transactions it ran (nonces below the committed one) are no longer counted as pending below.
+            var account = chain.State.Account(tx.From);
+            if (tx.Nonce < account.Nonce)
+            {
+                return new(ApiErrors.NonceUsed, $"nonce {tx.Nonce} is already used (the account's next nonce is {account.Nonce})");
+            }
             if (_byId.ContainsKey(tx.Id))
             {
                 return new(ApiErrors.Duplicate, $"transaction {tx.Id} is already pending");
             }
-            if (!_bySender.TryGetValue(tx.From, out var queue))
-            {
-                queue = [];
-                _bySender[tx.From] = queue;
-            }
-            if (queue.ContainsKey(tx.Nonce))
+            var sender = Synced(tx.From, account.Nonce);
+            var end = sender?.End ?? account.Nonce;
+            if (sender is not null && sender.Txs.ContainsKey(tx.Nonce))
             {
                 return new(ApiErrors.NonceUsed, $"another transaction with nonce {tx.Nonce} from this sender is already pending");
             }
-            // Read again under the lock: a block may have committed this nonce since the check above.
-            var committedNonce = chain.State.Account(tx.From).Nonce;
-            if (tx.Nonce < committedNonce)
+            if (tx.Nonce > end + limits.MaxNonceGap)
             {
-                if (queue.Count == 0)
-                {
-                    _bySender.Remove(tx.From);
-                }
-                return new(ApiErrors.NonceUsed, $"nonce {tx.Nonce} is already used (the account's next nonce is {committedNonce})");
+                return new(ApiErrors.NonceTooFar, $"nonce {tx.Nonce} is more than {limits.MaxNonceGap} ahead of the sender's next executable nonce {end}");
             }
-            if (queue.Count >= MaxPerSender)
+            if (sender?.Txs.Count >= MaxPerSender)
             {
                 return new(ApiErrors.MempoolFull, $"this sender already has {MaxPerSender} transactions waiting; wait for some to commit");
             }
-            if (_byId.Count >= capacity)
+            var pendingSpend = sender?.Spend ?? 0;
+            if (needed.Value > 0 && (pendingSpend > account.Balance.Units || account.Balance.Units - pendingSpend < needed.Value))
             {
-                if (queue.Count == 0)
-                {
-                    _bySender.Remove(tx.From);
-                }
-                return new(ApiErrors.MempoolFull, $"the mempool holds its maximum of {capacity} transactions");
+                return new(ApiErrors.InsufficientBalance, pendingSpend == 0
+                    ? $"balance {account.Balance} is less than the {needed.Value} this transaction needs"
+                    : $"balance {account.Balance} is less than the {needed.Value} this transaction needs on top of the {pendingSpend} its {sender!.Txs.Count} pending transactions spend");
             }
-            var entry = new Entry(tx, _sequence++);
-            queue.Add(tx.Nonce, entry);
+            if (EscrowCheck(tx) is { } escrow)
+            {
+                return escrow;
+            }
+            var executable = tx.Nonce == end;
+            if (Room(tx, executable) is { } full)
+            {
+                return full;
+            }
+            // The transaction evicted to make room may have been this sender's last: its queue is gone then.
+            if (sender is { Txs.Count: 0 })
+            {
+                sender = null;
+            }
+            if (sender is null)
+            {
+                sender = new Sender(tx.From, account.Nonce);
+                _bySender.Add(tx.From, sender);
+            }
+            var entry = new Entry(tx, _sequence++, needed.Value, sender);
+            sender.Txs.Add(tx.Nonce, entry);
+            sender.Spend += entry.Spend;
             _byId.Add(tx.Id, entry);
+            if (EscrowKey(tx) is { } key)
+            {
+                _escrowTxs.Add(key);
+            }
+            if (executable)
+            {
+                // It may close a gap: those after it become executable.
+                sender.End++;
+                while (sender.Txs.TryGetValue(sender.End, out var next))
+                {
+                    Ungap(next);
+                    sender.End++;
+                }
+            }
+            else
+            {
+                Gap(entry, now);
+            }
         }
         Admitted?.Invoke();
         return null;
@@ -157,35 +239,57 @@ internal sealed class TxPool(Blockchain chain, int capacity, int maxNonceAhead =
         return new(kind, error);
     }
 
-    /// <summary>
-    /// Refuses at the door what cannot pay from committed funds, so an empty account cannot fill the pool.
-    /// Settles and refunds need a locked escrow (their fee may come from its payout).
-    /// </summary>
-    private Rejection? FundsCheck(Transaction tx, AccountState account)
+    private static (string, Address)? EscrowKey(Transaction tx) => tx.Body switch
     {
-        var needed = tx.Body switch
-        {
-            TransferBody t => Amount.TryAdd(t.Amount, tx.Fee, out var sum) ? sum : (Amount?)null,
-            EscrowLockBody l => Amount.TryAdd(l.Amount, tx.Fee, out var sum) ? sum : null,
-            _ => tx.Fee,
-        };
-        if (needed is null)
-        {
-            return new(ApiErrors.InvalidAmount, "amount plus fee overflows 64 bits");
-        }
+        EscrowLockBody l => (l.JobId, tx.From),
+        EscrowSettleBody s => (s.JobId, tx.From),
+        EscrowRefundBody r => (r.JobId, tx.From),
+        _ => null,
+    };
+
+    /// <summary>
+    /// Settles and refunds need a locked escrow of which the signer is a party (their fee may come from its
+    /// payout); a lock needs an unused job id. One pending escrow transaction per job and signer.
+    /// </summary>
+    private Rejection? EscrowCheck(Transaction tx)
+    {
         switch (tx.Body)
         {
-            case TransferBody or EscrowLockBody when account.Balance < needed.Value:
-                return new(ApiErrors.InsufficientBalance, $"balance {account.Balance} is less than the {needed.Value} this transaction needs");
             case EscrowLockBody l when chain.State.Escrow(l.JobId) is not null:
                 return new(ApiErrors.EscrowState, $"an escrow for job '{l.JobId}' already exists");
             case EscrowSettleBody s when chain.State.Escrow(s.JobId) is not { Status: EscrowStatus.Locked } e || e.Provider != tx.From:
                 return new(ApiErrors.EscrowState, $"no locked escrow for job '{s.JobId}' payable to {tx.From}");
             case EscrowRefundBody r when chain.State.Escrow(r.JobId) is not { Status: EscrowStatus.Locked } e || (e.Client != tx.From && e.Provider != tx.From):
                 return new(ApiErrors.EscrowState, $"no locked escrow for job '{r.JobId}' of which {tx.From} is the client or provider");
-            default:
-                return null;
         }
+        if (EscrowKey(tx) is { } key && _escrowTxs.Contains(key))
+        {
+            return new(ApiErrors.EscrowState, $"{tx.From} already has a {tx.Type} for job '{key.Item1}' pending");
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Whether there is room for <paramref name="tx"/>, making it by evicting the lowest-fee gapped transaction
+    /// when the pool is full. Only settles and refunds use the reserve.
+    /// </summary>
+    private Rejection? Room(Transaction tx, bool executable)
+    {
+        var escrow = tx.Body is EscrowSettleBody or EscrowRefundBody;
+        var limit = escrow ? limits.Capacity : limits.Capacity - limits.EscrowReserve;
+        if (_byId.Count < limit)
+        {
+            return null;
+        }
+        // A gapped transaction cannot run now: one that can, or a gapped one paying more, takes its place.
+        if (_gapped.Min is { } victim && (executable || victim.Tx.Fee < tx.Fee))
+        {
+            Drop(victim, NowMs());
+            return null;
+        }
+        return new(ApiErrors.MempoolFull, limits.EscrowReserve == 0 || escrow
+            ? $"the mempool holds its maximum of {limit} transactions"
+            : $"the mempool holds its maximum of {limit} transactions (another {limits.EscrowReserve} are kept for escrow settles and refunds)");
     }
 
     /// <summary>
@@ -198,9 +302,10 @@ internal sealed class TxPool(Blockchain chain, int capacity, int maxNonceAhead =
         lock (_lock)
         {
             var heads = new PriorityQueue<(SortedList<long, Entry> Queue, int Index), (ulong NegFee, long Seq)>();
-            foreach (var (sender, queue) in _bySender)
+            foreach (var (_, sender) in _bySender)
             {
-                var next = chain.State.Account(sender).Nonce;
+                var queue = sender.Txs;
+                var next = chain.State.Account(sender.Address).Nonce;
                 var i = queue.IndexOfKey(next);
                 if (i >= 0)
                 {
@@ -226,34 +331,143 @@ internal sealed class TxPool(Blockchain chain, int capacity, int maxNonceAhead =
     /// <summary>Drops what a committed block included or refused, and anything its nonces made stale.</summary>
     public void Remove(IEnumerable<Transaction> txs)
     {
+        var now = NowMs();
         lock (_lock)
         {
-            var senders = new HashSet<Address>();
-            foreach (var tx in txs)
+            var list = txs as IReadOnlyCollection<Transaction> ?? [.. txs];
+            // First what the block ran (nonces now below the committed one), so that a refusal found after is the only hole.
+            foreach (var tx in list)
             {
-                if (_byId.Remove(tx.Id))
-                {
-                    _bySender[tx.From].Remove(tx.Nonce);
-                }
-                senders.Add(tx.From);
+                Synced(tx.From, chain.State.Account(tx.From).Nonce);
             }
-            foreach (var sender in senders)
+            foreach (var tx in list)
             {
-                if (!_bySender.TryGetValue(sender, out var queue))
+                if (_byId.TryGetValue(tx.Id, out var e))
                 {
-                    continue;
+                    Drop(e, now);
                 }
-                var committedNonce = chain.State.Account(sender).Nonce;
-                while (queue.Count > 0 && queue.Keys[0] < committedNonce)
-                {
-                    _byId.Remove(queue.Values[0].Tx.Id);
-                    queue.RemoveAt(0);
-                }
-                if (queue.Count == 0)
-                {
-                    _bySender.Remove(sender);
-                }
+            }
+            ExpireGapped(now);
+        }
+    }
+
+    /// <summary>Drops gapped transactions older than the limit; called as the pool is used.</summary>
+    public void ExpireGapped()
+    {
+        lock (_lock)
+        {
+            ExpireGapped(NowMs());
+        }
+    }
+
+    private void ExpireGapped(long now)
+    {
+        var before = now - (limits.GapSeconds * 1000L);
+        while (_gapClock.TryPeek(out var front) && front.Since <= before)
+        {
+            _gapClock.Dequeue();
+            if (front.Entry.GappedSince == front.Since && _byId.ContainsKey(front.Entry.Tx.Id))
+            {
+                Drop(front.Entry, now);
             }
         }
     }
+
+    /// <summary>The sender's queue with what its committed nonce made stale removed; null when it has nothing pending.</summary>
+    private Sender? Synced(Address address, long committedNonce)
+    {
+        if (!_bySender.TryGetValue(address, out var s))
+        {
+            return null;
+        }
+        if (s.Base < committedNonce)
+        {
+            while (s.Txs.Count > 0 && s.Txs.Keys[0] < committedNonce)
+            {
+                Forget(s.Txs.Values[0]);
+                s.Txs.RemoveAt(0);
+            }
+            s.Base = committedNonce;
+            if (s.End < s.Base)
+            {
+                s.End = s.Base;
+            }
+            while (s.Txs.TryGetValue(s.End, out var next))
+            {
+                Ungap(next);
+                s.End++;
+            }
+        }
+        if (s.Txs.Count == 0)
+        {
+            _bySender.Remove(address);
+            return null;
+        }
+        return s;
+    }
+
+    /// <summary>
+    /// Removes one transaction. One inside the executable run (refused when its block was built) leaves the rest of
+    /// the run gapped, and those further past it than the gap rule allows are dropped as well: a refusal at build
+    /// time costs no fee, so it must not keep a long queue in the pool for free.
+    /// </summary>
+    private void Drop(Entry e, long now)
+    {
+        var s = e.Sender;
+        var nonce = e.Tx.Nonce;
+        if (nonce >= s.Base && nonce < s.End)
+        {
+            while (s.Txs.Keys[s.Txs.Count - 1] > nonce + limits.MaxNonceGap)
+            {
+                var last = s.Txs.Count - 1;
+                Forget(s.Txs.Values[last]);
+                s.Txs.RemoveAt(last);
+            }
+            for (var k = s.Txs.IndexOfKey(nonce) + 1; k < s.Txs.Count && s.Txs.Keys[k] < s.End; k++)
+            {
+                Gap(s.Txs.Values[k], now);
+            }
+            s.End = nonce;
+        }
+        var i = s.Txs.IndexOfKey(nonce);
+        Forget(e);
+        s.Txs.RemoveAt(i);
+        if (s.Txs.Count == 0)
+        {
+            _bySender.Remove(s.Address);
+        }
+    }
+
+    /// <summary>Everything but the sender's queue itself.</summary>
+    private void Forget(Entry e)
+    {
+        _byId.Remove(e.Tx.Id);
+        e.Sender.Spend -= e.Spend;
+        Ungap(e);
+        if (EscrowKey(e.Tx) is { } key)
+        {
+            _escrowTxs.Remove(key);
+        }
+    }
+
+    private void Gap(Entry e, long now)
+    {
+        if (e.GappedSince < 0)
+        {
+            e.GappedSince = now;
+            _gapped.Add(e);
+            _gapClock.Enqueue((e, now));
+        }
+    }
+
+    private void Ungap(Entry e)
+    {
+        if (e.GappedSince >= 0)
+        {
+            _gapped.Remove(e);
+            e.GappedSince = -1;
+        }
+    }
+
+    private long NowMs() => time.GetUtcNow().ToUnixTimeMilliseconds();
 }

@@ -39,7 +39,7 @@ internal static class AccountsApi
         }
         var height = node.Chain.Head.Height;
         var account = node.Chain.State.Account(a);
-        return TypedResults.Ok(new AccountDto(a, account.Balance, account.Nonce, node.Pool.NextNonce(a), node.Pool.PendingOf(a).Count, height));
+        return TypedResults.Ok(new AccountDto(a, account.Balance, account.Nonce, node.Pool.NextNonce(a), node.Pool.PendingCount(a), height));
     }
 
     private static IResult History(NodeContext node, string address, int? limit)

@@ -24,6 +24,7 @@ public static class ApiErrors
     public static readonly ApiError NotFound = CommonErrors.NotFound;
     public static readonly ApiError FaucetDisabled = new("faucet_disabled", 404, "This node runs no faucet.");
     public static readonly ApiError RateLimited = new("rate_limited", 429, "Too many requests; wait and try again.");
+    public static readonly ApiError TooManyConnections = new("too_many_connections", 429, "Too many WebSocket connections from this network.");
     public static readonly ApiError PayloadTooLarge = CommonErrors.PayloadTooLarge;
     public static readonly ApiError UnsupportedMediaType = CommonErrors.UnsupportedMediaType;
 }

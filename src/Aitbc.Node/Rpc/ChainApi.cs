@@ -17,7 +17,8 @@ internal static class ChainApi
         v1.MapGet("/genesis", Genesis).WithName("GetGenesis").WithSummary("The genesis file this chain started from.");
         v1.MapGet("/blocks/latest", Latest).WithName("GetLatestBlock");
         v1.MapGet("/blocks/{height}", ByHeight).WithName("GetBlock").WithSummary("A block with its transactions.");
-        v1.MapGet("/blocks", Range).WithName("GetBlocks").WithSummary("Blocks from a height, for catching up (at most 100).");
+        v1.MapGet("/blocks", Range).WithName("GetBlocks")
+            .WithSummary("Blocks from a height, for catching up: at most 100 and a few MiB; 'next' says where the following page starts.");
         return v1;
     }
 
@@ -60,21 +61,31 @@ internal static class ChainApi
             return Problems.Of(ApiErrors.InvalidParameter, $"from must be ≥ 0 and limit from 1 to {MaxBlocksPerPage}");
         }
         var head = node.Chain.Head.Height;
+        var cap = node.Options.BlocksPageBytes;
         var w = new CanonicalJsonWriter(64 * 1024);
         w.StartObject();
         w.Name("blocks");
         w.StartArray();
-        for (var h = start; h <= head && h < start + count; h++)
+        var h = start;
+        var bytes = 0L;
+        // Full blocks are megabytes each: the page stops before the block that would take it past the cap
+        // (one block always goes, however large, so that a reader can move on).
+        for (; h <= head && h < start + count; h++)
         {
             var json = node.Chain.Store.ReadBlockJson(h);
-            if (json is null)
+            if (json is null || (bytes > 0 && bytes + json.Length > cap))
             {
                 break;
             }
+            bytes += json.Length;
             w.Raw(json);
         }
         w.EndArray();
         w.Property("head", head);
+        if (h <= head)
+        {
+            w.Property("next", h);
+        }
         w.EndObject();
         return Json(w.ToArray());
     }

@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Aitbc.Node.Rpc;
 
-/// <summary>The devnet faucet: a real signed transfer from the faucet account, rate-limited per address.</summary>
+/// <summary>The devnet faucet: a real signed transfer from the faucet account, rate-limited per address, per client network and overall.</summary>
 internal static class FaucetApi
 {
     public static RouteGroupBuilder MapFaucetApi(this RouteGroupBuilder v1)
@@ -59,7 +59,7 @@ internal static class FaucetApi
         {
             return Problems.Of(ApiErrors.MalformedRequest, $"malformed JSON: {e.Message}");
         }
-        var (tx, rejection) = node.Faucet.Send(to, amount);
+        var (tx, rejection) = node.Faucet.Send(to, amount, ClientNetwork.Of(request.HttpContext));
         if (rejection is not null)
         {
             return Problems.Of(rejection);

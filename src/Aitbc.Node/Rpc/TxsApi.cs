@@ -38,6 +38,10 @@ internal static class TxsApi
         {
             return Problems.Of(ApiErrors.InvalidParameter, "wait may only be 'commit'");
         }
+        if (SignatureBudget(node, request.HttpContext, 1) is { } limited)
+        {
+            return limited;
+        }
         var (body, bodyError) = await RequestBody.ReadAsync(request, MaxTxBody, ct);
         if (bodyError is not null)
         {
@@ -113,8 +117,29 @@ internal static class TxsApi
         return rejection is null ? (tx, null) : (null, rejection);
     }
 
+    /// <summary>
+    /// Takes <paramref name="count"/> signature checks from the client network's budget, or answers 429 with
+    /// Retry-After. Checked before a body is read (one) and again once a batch is counted (the rest), so a
+    /// refused client costs the node neither the read of a large body nor a signature check.
+    /// </summary>
+    private static IResult? SignatureBudget(NodeContext node, HttpContext http, int count)
+    {
+        if (node.Signatures.TryTake(ClientNetwork.Of(http), count, out var wait))
+        {
+            return null;
+        }
+        var seconds = ClientNetwork.Seconds(wait);
+        http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Problems.Of(ApiErrors.RateLimited,
+            $"this network may have {node.Options.SignaturesPerSecondPerIp} signatures checked per second ({node.Signatures.Burst} at once); try again in {seconds} s");
+    }
+
     private static async Task<IResult> SubmitBatch(NodeContext node, HttpRequest request, CancellationToken ct)
     {
+        if (SignatureBudget(node, request.HttpContext, 1) is { } limited)
+        {
+            return limited;
+        }
         var (body, bodyError) = await RequestBody.ReadAsync(request, MaxBatchBody, ct);
         if (bodyError is not null)
         {
@@ -139,6 +164,10 @@ internal static class TxsApi
             if (count is 0 or > MaxBatch)
             {
                 return Problems.Of(ApiErrors.InvalidParameter, $"a batch holds 1 to {MaxBatch} transactions");
+            }
+            if (count > 1 && SignatureBudget(node, request.HttpContext, count - 1) is { } overBudget)
+            {
+                return overBudget;
             }
             var elements = doc.RootElement.EnumerateArray().ToArray();
             var parsed = new Transaction?[count];

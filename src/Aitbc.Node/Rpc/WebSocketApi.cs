@@ -29,9 +29,28 @@ internal static class WebSocketApi
         {
             return Problems.Of(ApiErrors.MalformedRequest, "this endpoint speaks WebSocket only");
         }
-        using var socket = await http.WebSockets.AcceptWebSocketAsync();
-        var subscriber = node.Events.Subscribe();
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        // Refused before the upgrade, so the client gets a problem it can read rather than a dropped socket.
+        var subscriber = node.Events.Connect(ClientNetwork.Of(http));
+        if (subscriber is null)
+        {
+            return Problems.Of(ApiErrors.TooManyConnections,
+                $"this network already has {node.Events.ConnectionsPerNetwork} WebSocket connections open; close one or subscribe to more on one connection");
+        }
+        try
+        {
+            using var socket = await http.WebSockets.AcceptWebSocketAsync();
+            await ServeAsync(node, socket, subscriber, http.RequestAborted);
+        }
+        finally
+        {
+            node.Events.Disconnect(subscriber);
+        }
+        return Results.Empty;
+    }
+
+    private static async Task ServeAsync(NodeContext node, WebSocket socket, ChainEvents.Subscriber subscriber, CancellationToken aborted)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         var sendLock = new SemaphoreSlim(1, 1);
         var sender = PumpAsync(socket, subscriber, sendLock, cts.Token);
         try
@@ -46,7 +65,7 @@ internal static class WebSocketApi
                 }
                 var reply = count < 0
                     ? Reply("error", null, $"a message may be at most {MaxClientMessage} bytes")
-                    : Handle(subscriber, buffer.AsSpan(0, count));
+                    : Handle(node.Events, subscriber, buffer.AsSpan(0, count));
                 await SendAsync(socket, reply, sendLock, cts.Token);
             }
         }
@@ -56,7 +75,6 @@ internal static class WebSocketApi
         }
         finally
         {
-            node.Events.Unsubscribe(subscriber);
             await cts.CancelAsync();
             try
             {
@@ -73,7 +91,6 @@ internal static class WebSocketApi
                 await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, reason, CancellationToken.None);
             }
         }
-        return Results.Empty;
     }
 
     private static async Task PumpAsync(WebSocket socket, ChainEvents.Subscriber s, SemaphoreSlim sendLock, CancellationToken ct)
@@ -129,7 +146,7 @@ internal static class WebSocketApi
         }
     }
 
-    private static byte[] Handle(ChainEvents.Subscriber s, ReadOnlySpan<byte> message)
+    private static byte[] Handle(ChainEvents events, ChainEvents.Subscriber s, ReadOnlySpan<byte> message)
     {
         try
         {
@@ -147,31 +164,32 @@ internal static class WebSocketApi
                 return Reply("error", channel, "op must be 'subscribe' or 'unsubscribe'");
             }
             var on = op == "subscribe";
+            bool taken;
             switch (channel)
             {
                 case "blocks":
-                    s.Blocks(on);
+                    taken = events.Blocks(s, on);
                     break;
                 case "txs":
                     if (!Address.TryParse(Str(root, "address"), out var address, out var error))
                     {
                         return Reply("error", channel, $"txs needs a valid 'address': {error}");
                     }
-                    s.Address(address, on);
+                    taken = events.Address(s, address, on);
                     break;
                 case "escrows":
                     var jobId = Str(root, "jobId");
                     if (root.TryGetProperty("all", out var all) && all.ValueKind == JsonValueKind.True)
                     {
-                        s.AllEscrows(on);
+                        taken = events.AllEscrows(s, on);
                     }
                     else if (TxLimits.IsValidJobId(jobId))
                     {
-                        s.Job(jobId!, on);
+                        taken = events.Job(s, jobId!, on);
                     }
                     else if (Address.TryParse(Str(root, "party"), out var party, out _))
                     {
-                        s.Party(party, on);
+                        taken = events.Party(s, party, on);
                     }
                     else
                     {
@@ -180,6 +198,12 @@ internal static class WebSocketApi
                     break;
                 default:
                     return Reply("error", channel, "channel must be 'blocks', 'txs' or 'escrows'");
+            }
+            if (!taken)
+            {
+                return Reply("error", channel,
+                    $"a connection may hold at most {events.SubscriptionsPerConnection} subscriptions; unsubscribe from some or open another connection",
+                    "too_many_subscriptions");
             }
             return Reply(on ? "subscribed" : "unsubscribed", channel, null);
         }
@@ -192,13 +216,17 @@ internal static class WebSocketApi
     private static string? Str(JsonElement e, string name) =>
         e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
 
-    private static byte[] Reply(string type, string? channel, string? error)
+    private static byte[] Reply(string type, string? channel, string? error, string? code = null)
     {
         var w = new CanonicalJsonWriter(128);
         w.StartObject();
         if (channel is not null)
         {
             w.Property("channel", channel);
+        }
+        if (code is not null)
+        {
+            w.Property("code", code);
         }
         if (error is not null)
         {

@@ -7,6 +7,7 @@ public sealed class FaucetTests
 {
     private const ulong Ait = TestChain.Ait;
     private static readonly TimeSpan Cooldown = TimeSpan.FromSeconds(60);
+    private static readonly System.Net.IPAddress Here = System.Net.IPAddress.Loopback;
 
     private static TestChain Chain() =>
         TestChain.New().Fund(TestKeys.Faucet, 1_000_000 * Ait).WithParams(p => p with { Faucet = TestKeys.Faucet.Address, FaucetAmount = new Amount(100 * Ait) }).Open();
@@ -16,10 +17,10 @@ public sealed class FaucetTests
     {
         using var c = Chain();
         var node = NodeParts.For(c);
-        var faucet = new Faucet(c.Chain, node.Pool, TestKeys.Faucet, Cooldown, new ManualClock());
+        var faucet = new Faucet(c.Chain, node.Pool, TestKeys.Faucet, new FaucetLimits(Cooldown), new ManualClock());
         var to = TestKeys.Named("faucet-user").Address;
 
-        var (tx, error) = faucet.Send(to, null);
+        var (tx, error) = faucet.Send(to, null, Here);
 
         Assert.Null(error);
         Assert.True(tx!.VerifySignature());
@@ -36,17 +37,17 @@ public sealed class FaucetTests
         using var c = Chain();
         var node = NodeParts.For(c);
         var clock = new ManualClock();
-        var faucet = new Faucet(c.Chain, node.Pool, TestKeys.Faucet, Cooldown, clock);
+        var faucet = new Faucet(c.Chain, node.Pool, TestKeys.Faucet, new FaucetLimits(Cooldown), clock);
         var to = TestKeys.Named("faucet-user").Address;
         var other = TestKeys.Named("faucet-other").Address;
-        Assert.Null(faucet.Send(to, null).Error);
+        Assert.Null(faucet.Send(to, null, Here).Error);
 
-        var (again, limited) = faucet.Send(to, null);
-        var (toOther, none) = faucet.Send(other, new Amount(5));
+        var (again, limited) = faucet.Send(to, null, Here);
+        var (toOther, none) = faucet.Send(other, new Amount(5), Here);
         clock.Advance(Cooldown - TimeSpan.FromSeconds(1));
-        var (_, stillLimited) = faucet.Send(to, null);
+        var (_, stillLimited) = faucet.Send(to, null, Here);
         clock.Advance(TimeSpan.FromSeconds(1));
-        var (later, afterCooldown) = faucet.Send(to, null);
+        var (later, afterCooldown) = faucet.Send(to, null, Here);
 
         Assert.Null(again);
         Assert.Equal("rate_limited", limited!.Error.Code);
@@ -68,9 +69,9 @@ public sealed class FaucetTests
     {
         using var c = Chain();
         var node = NodeParts.For(c);
-        var faucet = new Faucet(c.Chain, node.Pool, TestKeys.Faucet, Cooldown, new ManualClock());
+        var faucet = new Faucet(c.Chain, node.Pool, TestKeys.Faucet, new FaucetLimits(Cooldown), new ManualClock());
 
-        var (tx, error) = faucet.Send(TestKeys.Named("faucet-user").Address, new Amount(units));
+        var (tx, error) = faucet.Send(TestKeys.Named("faucet-user").Address, new Amount(units), Here);
 
         Assert.Null(tx);
         Assert.Equal("invalid_amount", error!.Error.Code);

@@ -72,7 +72,8 @@ public sealed class TxPoolTests
         using var c = Funded();
         var node = NodeParts.For(c);
         var txs = Enumerable.Range(0, 100).Select(n => Tx.Transfer(Bob, (ulong)n + 1).WithNonce(n).SignedBy(Alice)).ToArray();
-        foreach (var tx in txs.OrderBy(t => (t.Nonce * 37) % 100))
+        // Out of order, but never more than the allowed gap past the executable run.
+        foreach (var tx in txs.OrderBy(t => (t.Nonce / 16 * 16) + ((t.Nonce * 7) % 16)))
         {
             AssertAdmitted(node.Pool, tx);
         }
@@ -125,6 +126,53 @@ public sealed class TxPoolTests
 
         node.ProduceFromPool(c);
         AssertAdmitted(node.Pool, Tx.Transfer(Alice, 1).SignedBy(Bob));
+    }
+
+    [Fact]
+    public void A_full_pool_evicts_its_lowest_fee_gapped_transaction_for_one_that_can_run()
+    {
+        using var c = Funded();
+        var pool = new TxPool(c.Chain, new PoolLimits(2), TimeProvider.System);
+        var aliceGapped = Tx.Transfer(Bob, 1).WithNonce(5).WithFee(3 * Fee).SignedBy(Alice);
+        var bobGapped = Tx.Transfer(Alice, 1).WithNonce(3).WithFee(2 * Fee).SignedBy(Bob);
+        AssertAdmitted(pool, aliceGapped);
+        AssertAdmitted(pool, bobGapped);
+        Assert.Equal(2, pool.GappedCount);
+
+        // Another gapped one paying no more than the cheapest is refused; one that can run takes the cheapest's place.
+        AssertRefused(pool, Tx.Transfer(Bob, 1).WithNonce(2).WithFee(2 * Fee).SignedBy(Carol), ApiErrors.MempoolFull,
+            "the mempool holds its maximum of 2 transactions");
+        var bobNow = Tx.Transfer(Alice, 1).SignedBy(Bob);
+        AssertAdmitted(pool, bobNow);
+        Assert.False(pool.Contains(bobGapped.Id));
+        // The evicted one may be the sender's own last: its queue is made anew.
+        var aliceNow = Tx.Transfer(Bob, 1).SignedBy(Alice);
+        AssertAdmitted(pool, aliceNow);
+        Assert.False(pool.Contains(aliceGapped.Id));
+
+        Assert.Equal(0, pool.GappedCount);
+        Assert.Equal([bobNow.Id, aliceNow.Id], pool.SelectReady(10).Select(t => t.Id));
+        Assert.Equal(1, pool.NextNonce(Alice.Address));
+    }
+
+    [Fact]
+    public void A_sender_s_pending_spending_counts_against_its_balance_until_its_block_commits()
+    {
+        using var c = Funded();
+        var node = NodeParts.For(c);
+        AssertAdmitted(node.Pool, Tx.Transfer(Bob, 600 * Ait).SignedBy(Alice));
+        AssertRefused(node.Pool, Tx.Transfer(Bob, 600 * Ait).WithNonce(1).SignedBy(Alice), ApiErrors.InsufficientBalance,
+            $"balance {1_000 * Ait} is less than the {(600 * Ait) + Fee} this transaction needs on top of the {(600 * Ait) + Fee} its 1 pending transactions spend");
+        AssertAdmitted(node.Pool, Tx.Transfer(Bob, 300 * Ait).WithNonce(1).SignedBy(Alice));
+
+        // Committed, the first leaves the pending sum as it leaves the balance: not counted twice, even before the pool is cleaned.
+        var built = c.Chain.Build(node.Pool.SelectReady(1), c.NextTime, c.Validator);
+        c.Chain.Commit(built);
+        var refused = node.Pool.Add(Tx.Transfer(Bob, 100 * Ait).WithNonce(2).SignedBy(Alice));
+        Assert.Equal(ApiErrors.InsufficientBalance, refused!.Error);
+        Assert.Equal($"balance {(400 * Ait) - Fee} is less than the {(100 * Ait) + Fee} this transaction needs on top of the {(300 * Ait) + Fee} its 1 pending transactions spend",
+            refused.Detail);
+        AssertAdmitted(node.Pool, Tx.Transfer(Bob, 99 * Ait).WithNonce(2).SignedBy(Alice));
     }
 
     [Fact]
@@ -182,7 +230,7 @@ public sealed class TxPoolTests
     }
 
     [Fact]
-    public void A_used_nonce_or_one_too_far_ahead_is_refused_at_the_door()
+    public void A_used_nonce_or_one_too_far_past_the_next_executable_one_is_refused_at_the_door()
     {
         using var c = Funded();
         var node = NodeParts.For(c);
@@ -190,9 +238,17 @@ public sealed class TxPoolTests
 
         AssertRefused(node.Pool, Tx.Transfer(Bob, 2).SignedBy(Alice), ApiErrors.NonceUsed,
             "nonce 0 is already used (the account's next nonce is 1)");
-        AssertRefused(node.Pool, Tx.Transfer(Bob, 2).WithNonce(10_001).SignedBy(Alice), ApiErrors.NonceTooFar,
-            "nonce 10001 is more than 10000 ahead of the account's next nonce 1");
-        AssertAdmitted(node.Pool, Tx.Transfer(Bob, 2).WithNonce(10_000).SignedBy(Alice));
+        AssertRefused(node.Pool, Tx.Transfer(Bob, 2).WithNonce(18).SignedBy(Alice), ApiErrors.NonceTooFar,
+            "nonce 18 is more than 16 ahead of the sender's next executable nonce 1");
+        AssertAdmitted(node.Pool, Tx.Transfer(Bob, 2).WithNonce(17).SignedBy(Alice));
+        // The gap is measured from the end of the sender's executable run, so a queue may grow in order.
+        for (var n = 1; n < 5; n++)
+        {
+            AssertAdmitted(node.Pool, Tx.Transfer(Bob, 3).WithNonce(n).SignedBy(Alice));
+        }
+        AssertAdmitted(node.Pool, Tx.Transfer(Bob, 2).WithNonce(21).SignedBy(Alice));
+        AssertRefused(node.Pool, Tx.Transfer(Bob, 2).WithNonce(22).SignedBy(Alice), ApiErrors.NonceTooFar,
+            "nonce 22 is more than 16 ahead of the sender's next executable nonce 5");
     }
 
     [Fact]
@@ -255,6 +311,29 @@ public sealed class TxPoolTests
         Assert.StartsWith("the client may refund only once the escrow expires", node.Tracker.RejectionOf(earlyRefund.Id));
         Assert.False(node.Pool.Contains(earlyRefund.Id));
         Assert.True(node.Pool.Contains(next.Id));
+        Assert.Equal(1, node.Pool.NextNonce(Alice.Address));
+    }
+
+    [Fact]
+    public void After_a_refusal_at_build_time_only_the_gap_rule_s_worth_of_later_nonces_stays()
+    {
+        // A refusal in the block costs its sender no fee: behind it, a queue of 4,096 would stay in the pool for free.
+        using var c = Funded();
+        var node = NodeParts.For(c);
+        c.ProduceOk(Tx.Lock("job-q", Bob.Address, 1 * Ait, TestChain.GenesisTime + 60_000).SignedBy(Alice));
+        var early = Tx.Refund("job-q").WithNonce(1).SignedBy(Alice);
+        var later = Enumerable.Range(2, 30).Select(n => Tx.Transfer(Bob, 1).WithNonce(n).SignedBy(Alice)).ToArray();
+        AssertAdmitted(node.Pool, early);
+        foreach (var tx in later)
+        {
+            AssertAdmitted(node.Pool, tx);
+        }
+
+        var built = node.ProduceFromPool(c);
+
+        Assert.Equal(early.Id, Assert.Single(built.Rejected).Tx.Id);
+        Assert.Equal(later.Where(t => t.Nonce <= 17).Select(t => t.Id), later.Where(t => node.Pool.Contains(t.Id)).Select(t => t.Id));
+        Assert.Equal(16, node.Pool.GappedCount);
         Assert.Equal(1, node.Pool.NextNonce(Alice.Address));
     }
 }

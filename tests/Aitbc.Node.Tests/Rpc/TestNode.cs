@@ -9,10 +9,10 @@ namespace Aitbc.Node.Tests.Rpc;
 /// <summary>
 /// A real node on loopback (port 0, RocksDB in a temp dir) with a faucet and funded keys, shared by one test class.
 /// Blocks come at most every 20 ms while transactions are pending and no heartbeat blocks, so the head moves only
-/// when a test sends something.
+/// when a test sends something. A subclass may set other limits (<see cref="Configure"/>).
 /// </summary>
 [SuppressMessage("Reliability", "CA1001", Justification = "xUnit disposes fixtures through IAsyncLifetime.DisposeAsync.")]
-public sealed class TestNode : IAsyncLifetime
+public class TestNode : IAsyncLifetime
 {
     public const string ChainId = "aitbc-rpc-test";
     public const ulong Ait = TestChain.Ait;
@@ -56,8 +56,14 @@ public sealed class TestNode : IAsyncLifetime
             FaucetCooldownSeconds = FaucetCooldownSeconds,
             CommitWaitSeconds = 20,
         };
+        Configure(options);
         _server = await NodeServer.StartAsync(options, Genesis, TestKeys.Validator, Faucet, logging: _ => { });
         _http = new HttpClient { BaseAddress = _server.RpcUri, Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    /// <summary>The node's options before it starts; the defaults but for a short faucet cooldown.</summary>
+    protected virtual void Configure(NodeOptions options)
+    {
     }
 
     public async Task DisposeAsync()
@@ -89,6 +95,13 @@ public sealed class TestNode : IAsyncLifetime
         var content = new ByteArrayContent(Encoding.UTF8.GetBytes(json));
         content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
         return Http.PostAsync(new Uri(path, UriKind.Relative), content);
+    }
+
+    /// <summary>Posts the transactions as one batch and returns the node's answer (200 expected).</summary>
+    public async Task<JsonElement> BatchAsync(IEnumerable<Transaction> txs)
+    {
+        using var response = await PostJsonAsync("/v1/txs/batch", "[" + string.Join(",", txs.Select(t => Encoding.UTF8.GetString(t.ToJsonBytes()))) + "]");
+        return await ReadJsonAsync(response, HttpStatusCode.OK);
     }
 
     public Task<HttpResponseMessage> PostTxAsync(Transaction tx, bool waitForCommit = false) =>

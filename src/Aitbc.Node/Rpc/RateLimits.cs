@@ -1,0 +1,113 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Http;
+
+namespace Aitbc.Node.Rpc;
+
+/// <summary>
+/// Rate limits by key (a client's network, an address), each a generic cell rate limit: one permit every
+/// <c>interval</c>, up to <c>burst</c> at once, kept as the time the key's permits are spent up to. A key
+/// whose time has passed holds nothing worth keeping, so the table is pruned of those; it never holds more
+/// than <c>maxKeys</c>, and while it is full of busy keys a new key is refused rather than remembered.
+/// </summary>
+internal sealed class RateLimits<TKey>(TimeSpan interval, int burst, int maxKeys, TimeProvider time)
+    where TKey : notnull
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<TKey, long> _spentUntil = [];
+    private readonly long _interval = Math.Max(1, interval.Ticks);
+    private long _lastPrune;
+
+    public int Burst => burst;
+
+    /// <summary>Takes <paramref name="cost"/> permits for <paramref name="key"/>, or says how long until they would be there.</summary>
+    public bool TryTake(TKey key, int cost, out TimeSpan retryAfter)
+    {
+        var now = time.GetUtcNow().UtcTicks;
+        lock (_lock)
+        {
+            var known = _spentUntil.TryGetValue(key, out var until);
+            var start = known ? Math.Max(until, now) : now;
+            var next = start + (cost * _interval);
+            var earliest = next - (burst * _interval);
+            if (earliest > now)
+            {
+                retryAfter = TimeSpan.FromTicks(earliest - now);
+                return false;
+            }
+            if (!known && _spentUntil.Count >= maxKeys && !Prune(now))
+            {
+                retryAfter = TimeSpan.FromSeconds(1);
+                return false;
+            }
+            _spentUntil[key] = next;
+            retryAfter = TimeSpan.Zero;
+            return true;
+        }
+    }
+
+    /// <summary>Forgets a key, as if it had never taken anything.</summary>
+    public void Forget(TKey key)
+    {
+        lock (_lock)
+        {
+            _spentUntil.Remove(key);
+        }
+    }
+
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _spentUntil.Count;
+            }
+        }
+    }
+
+    /// <summary>Forgets keys whose permits are all back; at most once a second, so a full table costs no scan per request.</summary>
+    private bool Prune(long now)
+    {
+        if (now - _lastPrune < TimeSpan.TicksPerSecond)
+        {
+            return false;
+        }
+        _lastPrune = now;
+        foreach (var (key, until) in _spentUntil)
+        {
+            if (until <= now)
+            {
+                _spentUntil.Remove(key);
+            }
+        }
+        return _spentUntil.Count < maxKeys;
+    }
+}
+
+/// <summary>The network a request comes from, as limits count it: an IPv4 address, or an IPv6 /64 (one host's usual share).</summary>
+internal static class ClientNetwork
+{
+    public static IPAddress Of(HttpContext http)
+    {
+        var ip = http.Connection.RemoteIpAddress;
+        if (ip is null)
+        {
+            return IPAddress.None;
+        }
+        if (ip.IsIPv4MappedToIPv6)
+        {
+            return ip.MapToIPv4();
+        }
+        if (ip.AddressFamily != AddressFamily.InterNetworkV6)
+        {
+            return ip;
+        }
+        var bytes = ip.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return new IPAddress(bytes);
+    }
+
+    /// <summary>Whole seconds for a Retry-After header, at least 1.</summary>
+    public static int Seconds(TimeSpan wait) => (int)Math.Max(1, Math.Ceiling(wait.TotalSeconds));
+}
