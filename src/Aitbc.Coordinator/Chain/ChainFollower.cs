@@ -20,7 +20,7 @@ namespace Aitbc.Coordinator.Chain;
 /// catches up over REST for every job still awaiting payment, then listens again.
 /// </summary>
 internal sealed partial class ChainFollower(
-    IServiceScopeFactory scopes, NodeClient node, Dispatcher dispatcher, JobEvents events, MarketClock clock, CoordinatorOptions options,
+    IServiceScopeFactory scopes, NodeClient node, Dispatcher dispatcher, JobEvents events, Providers.ProviderRecordCache records, MarketClock clock, CoordinatorOptions options,
     ILogger<ChainFollower> log) : BackgroundService
 {
     public bool Connected { get; private set; }
@@ -129,28 +129,30 @@ internal sealed partial class ChainFollower(
                         .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Failed).SetProperty(j => j.FinishedAt, now)
                             .SetProperty(j => j.FailureCode, "escrow_mismatch").SetProperty(j => j.FailureReason, mismatch), ct) == 1)
                     {
-                        events.State(job.Id, JobStates.Failed, mismatch);
+                        events.State(job.Id, job.Provider, JobStates.Failed, mismatch);
                     }
                     return;
                 }
                 if (await db.Jobs.Where(j => j.Id == job.Id && j.State == JobStates.AwaitingPayment)
                     .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Funded).SetProperty(j => j.FundedAt, now), ct) == 1)
                 {
-                    events.State(job.Id, JobStates.Funded);
+                    events.State(job.Id, job.Provider, JobStates.Funded);
                     await dispatcher.DispatchAsync([(job.Id, job.Provider)], ct);
                 }
                 break;
             case "settled":
                 await db.Jobs.Where(j => j.Id == job.Id).ExecuteUpdateAsync(s => s.SetProperty(j => j.ChargedAmount, (long)e.Paid.Units), ct);
+                records.Invalidate(job.Provider);
                 break;
             case "refunded":
                 var reason = "the escrow was refunded";
                 await db.Jobs.Where(j => j.Id == job.Id).ExecuteUpdateAsync(s => s.SetProperty(j => j.ChargedAmount, 0L), ct);
+                records.Invalidate(job.Provider);
                 if (await db.Jobs.Where(j => j.Id == job.Id && (j.State == JobStates.AwaitingPayment || j.State == JobStates.Funded || j.State == JobStates.Dispatched || j.State == JobStates.Running))
                     .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Failed).SetProperty(j => j.FinishedAt, now)
                         .SetProperty(j => j.FailureCode, "refunded").SetProperty(j => j.FailureReason, reason), ct) == 1)
                 {
-                    events.State(job.Id, JobStates.Failed, reason);
+                    events.State(job.Id, job.Provider, JobStates.Failed, reason);
                 }
                 break;
             default:
