@@ -3,6 +3,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Aitbc.Coordinator.Chain;
 using Aitbc.Coordinator.Data;
 using Aitbc.Coordinator.Jobs;
 using Aitbc.Coordinator.Tests.Infrastructure;
@@ -487,5 +488,54 @@ public abstract class SecurityTests<TMarket>(TMarket market) : IClassFixture<TMa
                 }
             }
         }
+    }
+}
+
+/// <summary>The chain follower's catch-up (issue 9, item 7), with a coordinator of its own (its own SQLite file, the real clock) on the fixture's node.</summary>
+public sealed class FollowerCatchUpTests(SqliteMarket market) : IClassFixture<SqliteMarket>
+{
+    [Fact]
+    public async Task Attack07_LocksCommittedWhileTheCoordinatorWasAwayFundTheirJobsFromPagesOfBlocksNotOneCallPerJob()
+    {
+        const int jobs = 40;
+        using var dir = new TempDir();
+        CoordinatorOptions Options() => new()
+        {
+            Port = 0, Database = "sqlite", ConnectionString = dir.Sub("away.db"), Node = market.Options.Node, Instance = "away",
+            AcceptTimeoutSeconds = 300, PaymentWindowSeconds = 600, JobTimeoutSeconds = 600,
+        };
+        var model = market.NewModel();
+        using var client = await market.NewClientAsync(1_000 * Amount.UnitsPerAit);
+        var submitted = new List<JsonElement>();
+        await using (var away = await CoordinatorServer.StartAsync(Options(), logging: _ => { }))
+        {
+            var provider = new FakeProvider(TestKeys.Fresh(), away.Uri, market.Node.Client, ChainNode.ChainId, TimeProvider.System, [(model, 1, 1)], concurrency: jobs);
+            await using (provider)
+            {
+                await provider.StartAsync(connect: false);
+                using var atAway = new MarketClient(client.Key, away.Uri, TimeProvider.System);
+                for (var i = 0; i < jobs; i++)
+                {
+                    submitted.Add(await atAway.SubmitCreatedAsync(model, $"job {i} of those locked while the market was away"));
+                }
+            }
+        }
+
+        // Locked while no coordinator follows them: the stream's events are gone.
+        var nonce = (await market.Node.Client.AccountAsync(client.Address)).NextNonce;
+        var (accepted, refusals) = await market.Node.SubmitBatchAsync([.. submitted.Select((job, i) => client.LockTx(job, nonce + i))]);
+        Assert.True(accepted == jobs, refusals);
+        var last = submitted[^1].GetProperty("id").GetString()!;
+        await MarketFixture.Eventually(async () => await market.Node.EscrowAsync(last) is not null, "the locks committed");
+
+        await using var back = await CoordinatorServer.StartAsync(Options(), logging: _ => { });
+        var follower = back.Services.GetRequiredService<ChainFollower>();
+        await using (var scope = back.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<CoordinatorDb>();
+            await MarketFixture.Eventually(async () => await db.Jobs.CountAsync(j => j.State == JobStates.Funded) == jobs, "every job funded", () => $"{follower.CatchUpCalls} calls");
+        }
+        Assert.True(follower.CatchUpCalls < jobs / 2, $"{follower.CatchUpCalls} node calls to catch up on {jobs} jobs");
+        Assert.Equal("locked", (await market.Node.Client.EscrowAsync(last))!.Status);
     }
 }
