@@ -133,7 +133,8 @@ public sealed class CoordinatorServer : IAsyncDisposable
         return new CoordinatorServer(app);
     }
 
-    private static async Task<IResult> Metrics(CoordinatorDb db, Dispatcher dispatcher, ChainFollower follower, ProviderConnections connections, CancellationToken ct)
+    private static async Task<IResult> Metrics(CoordinatorDb db, Dispatcher dispatcher, ChainFollower follower, ProviderConnections connections, EventStreamSlots streams,
+        CancellationToken ct)
     {
         var byState = await db.Jobs.AsNoTracking().GroupBy(j => j.State).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(ct);
         var online = await db.Providers.CountAsync(p => p.Status == ProviderStatuses.Online, ct);
@@ -147,6 +148,8 @@ public sealed class CoordinatorServer : IAsyncDisposable
         sb.Append(CultureInfo.InvariantCulture, $"# HELP aitbc_provider_connections Dispatch connections on this instance.\n# TYPE aitbc_provider_connections gauge\naitbc_provider_connections {connections.Count}\n");
         sb.Append(CultureInfo.InvariantCulture, $"# HELP aitbc_jobs_dispatched_total Jobs dispatched by this instance.\n# TYPE aitbc_jobs_dispatched_total counter\naitbc_jobs_dispatched_total {Interlocked.Read(ref dispatcher.Dispatched)}\n");
         sb.Append(CultureInfo.InvariantCulture, $"# HELP aitbc_escrow_events_total Escrow changes seen on the chain.\n# TYPE aitbc_escrow_events_total counter\naitbc_escrow_events_total {Interlocked.Read(ref follower.EscrowsSeen)}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"# HELP aitbc_event_streams Open job event streams on this instance.\n# TYPE aitbc_event_streams gauge\naitbc_event_streams {streams.Open}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"# HELP aitbc_chain_catch_up_calls_total Node calls made to catch up on escrows after a (re)connect.\n# TYPE aitbc_chain_catch_up_calls_total counter\naitbc_chain_catch_up_calls_total {Interlocked.Read(ref follower.CatchUpCalls)}\n");
         sb.Append(CultureInfo.InvariantCulture, $"# HELP aitbc_chain_connected Whether the escrow stream is connected.\n# TYPE aitbc_chain_connected gauge\naitbc_chain_connected {(follower.Connected ? 1 : 0)}\n");
         return Results.Text(sb.ToString(), "text/plain; version=0.0.4");
     }

@@ -54,7 +54,9 @@ internal sealed class JobEvents(MarketBook book, ProviderRecordCache records, Pr
             book.Invalidate();
             probation.Release(jobId);
         }
-        if (JobStates.IsFinal(state))
+        // Only what the record counts: a job expired or canceled unfunded (free to cause) changes nothing in it, and its
+        // settle, if any, renews the record where it is seen.
+        if (state is JobStates.Completed or JobStates.Failed)
         {
             records.Invalidate(provider);
         }
