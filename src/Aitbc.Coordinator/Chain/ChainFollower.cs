@@ -61,6 +61,7 @@ internal sealed partial class ChainFollower(
                 await ListenAsync(ws, ct);
             }
             catch (Exception e) when (e is WebSocketException or HttpRequestException or NodeException or JsonException or System.Data.Common.DbException or DbUpdateException
+                or KeyNotFoundException or InvalidOperationException or FormatException
                 || (e is OperationCanceledException && !ct.IsCancellationRequested))
             {
                 LogDisconnected(log, options.Node, e.Message);

@@ -34,8 +34,7 @@ internal sealed partial class Sweeper(IServiceScopeFactory scopes, Dispatcher di
             {
                 await SweepAsync(ct);
             }
-            catch (Exception e) when (e is System.Data.Common.DbException or DbUpdateException or InvalidOperationException or HttpRequestException or NodeException
-                && !ct.IsCancellationRequested)
+            catch (Exception e) when (e is System.Data.Common.DbException or DbUpdateException or InvalidOperationException && !ct.IsCancellationRequested)
             {
                 // A busy or unreachable database: the next sweep tries again; nothing was half done (each change is one update).
                 LogSweepFailed(log, e.Message);
@@ -63,7 +62,6 @@ internal sealed partial class Sweeper(IServiceScopeFactory scopes, Dispatcher di
                 await db.SeenSignatures.Where(s => s.Until < forgotten).ExecuteDeleteAsync(ct);
             }
 
-            await ExpireUnfundedAsync(db, now, ct);
             await FailAsync(db, db.Jobs.Where(j => j.State == JobStates.Dispatched && j.AcceptDeadline < now), JobStates.Failed, ProviderRecords.AcceptTimeout,
                 "the provider did not accept the job in time; submit it again to be matched with another provider", ct);
             var offline = db.Providers.Where(p => p.Status != ProviderStatuses.Online).Select(p => p.Address);
@@ -74,7 +72,25 @@ internal sealed partial class Sweeper(IServiceScopeFactory scopes, Dispatcher di
         }
         probation.Prune(now);
         await dispatcher.DispatchWaitingAsync([.. connections.Addresses], ct);
+        // Last, and on its own: it asks the node, which may be slow or away, and nothing above should wait for it.
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            try
+            {
+                using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                bounded.CancelAfter(NodeBudget);
+                await ExpireUnfundedAsync(scope.ServiceProvider.GetRequiredService<CoordinatorDb>(), now, bounded.Token);
+            }
+            catch (Exception e) when (e is HttpRequestException or NodeException || (e is OperationCanceledException && !ct.IsCancellationRequested))
+            {
+                // Not known whether an escrow is there: those jobs expire at a later sweep, once the node answers.
+                LogChainUnreachable(log, e.Message);
+            }
+        }
     }
+
+    /// <summary>The most a sweep spends asking the node about unfunded jobs.</summary>
+    public static readonly TimeSpan NodeBudget = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// Jobs past their payment deadline with no escrow on the chain expire, and their input is pruned (it can never be
@@ -120,6 +136,9 @@ internal sealed partial class Sweeper(IServiceScopeFactory scopes, Dispatcher di
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not look unfunded jobs' escrows up on the chain; they expire later: {Reason}")]
+    private static partial void LogChainUnreachable(ILogger log, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sweep failed, retrying: {Reason}")]
     private static partial void LogSweepFailed(ILogger log, string reason);
