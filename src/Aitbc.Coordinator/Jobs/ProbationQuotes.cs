@@ -14,6 +14,9 @@ internal sealed class ProbationQuotes
     private readonly Dictionary<string, (string Provider, long Until)> _byJob = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _openByProvider = new(StringComparer.Ordinal);
 
+    // Holds in the order they were taken, which is (nearly) the order of their deadlines: pruning reads only the front.
+    private readonly Queue<(string JobId, long Until)> _byDeadline = new();
+
     /// <summary>How many quotes of <paramref name="provider"/> are open.</summary>
     public int Open(string provider)
     {
@@ -31,6 +34,7 @@ internal sealed class ProbationQuotes
             if (_byJob.TryAdd(jobId, (provider, until)))
             {
                 _openByProvider[provider] = _openByProvider.GetValueOrDefault(provider) + 1;
+                _byDeadline.Enqueue((jobId, until));
             }
         }
     }
@@ -46,20 +50,16 @@ internal sealed class ProbationQuotes
         }
     }
 
-    /// <summary>Drops holds past their payment deadline (on each sweep).</summary>
+    /// <summary>Drops holds past their payment deadline (on each sweep); the cost is the holds dropped (and those released before).</summary>
     public void Prune(long now)
     {
         lock (_lock)
         {
-            if (_byJob.Count == 0)
+            while (_byDeadline.TryPeek(out var front) && (front.Until < now || !_byJob.ContainsKey(front.JobId)))
             {
-                return;
-            }
-            foreach (var (jobId, held) in _byJob)
-            {
-                if (held.Until < now)
+                _byDeadline.Dequeue();
+                if (front.Until < now && _byJob.Remove(front.JobId, out var held))
                 {
-                    _byJob.Remove(jobId);
                     Decrement(held.Provider);
                 }
             }
