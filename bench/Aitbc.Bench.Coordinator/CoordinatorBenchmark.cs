@@ -102,8 +102,11 @@ internal sealed class CoordinatorBenchmark(BenchOptions options, TextWriter prog
                 ConnectionString = connectionString,
                 Node = nodeUri.ToString(),
                 Instance = "bench",
-                // High enough that no client's bucket binds; the bench measures the coordinator, not its limiter.
+                // High enough that no client's bucket (nor the one of loopback, where every client is) binds; the bench
+                // measures the coordinator, not its limiters. The submission queue keeps its default: 64 connections
+                // in a closed loop never fill it.
                 RateLimitPerSecond = 1_000_000,
+                RateLimitPerIpPerSecond = 10_000_000,
                 PaymentWindowSeconds = 3600,
                 JobTimeoutSeconds = 3600,
                 HeartbeatTimeoutSeconds = 60,

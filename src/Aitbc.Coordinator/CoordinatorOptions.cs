@@ -25,8 +25,17 @@ public sealed class CoordinatorOptions
     [Required]
     public string Node { get; set; } = "http://127.0.0.1:8006";
 
+    /// <summary>
+    /// A file holding the connection string (its first line), instead of <see cref="ConnectionString"/>: a PostgreSQL
+    /// password then never appears on a command line or in the environment.
+    /// </summary>
+    public string? ConnectionStringFile { get; set; }
+
     /// <summary>Token for admin operations (header <c>AITBC-Admin-Token</c>); admin is off when empty.</summary>
     public string? AdminToken { get; set; }
+
+    /// <summary>A file holding the admin token (its first line), instead of <see cref="AdminToken"/>.</summary>
+    public string? AdminTokenFile { get; set; }
 
     /// <summary>A name for this instance (for dispatch records when several share one database).</summary>
     public string Instance { get; set; } = Environment.MachineName + "-" + Environment.ProcessId;
@@ -49,9 +58,39 @@ public sealed class CoordinatorOptions
     [Range(1, 600)]
     public int AcceptTimeoutSeconds { get; set; } = 10;
 
-    /// <summary>Requests per second per address (token bucket; twice that as burst).</summary>
+    /// <summary>Signed requests per second per verified signing address (token bucket; twice that as burst).</summary>
     [Range(1, 1_000_000)]
     public int RateLimitPerSecond { get; set; } = 200;
+
+    /// <summary>Requests per second per peer IP, any request, counted before its signature is checked (twice that as burst).</summary>
+    [Range(1, 10_000_000)]
+    public int RateLimitPerIpPerSecond { get; set; } = 1_000;
+
+    /// <summary>Submissions waiting for the job writer (and, on PostgreSQL, signatures waiting for the replay ledger); beyond it, 503 with Retry-After.</summary>
+    [Range(16, 10_000_000)]
+    public int SubmissionQueueLimit { get; set; } = 4_096;
+
+    /// <summary>Open <c>GET /v1/jobs/{id}/events</c> streams per peer IP.</summary>
+    [Range(1, 100_000)]
+    public int MaxEventStreamsPerIp { get; set; } = 16;
+
+    /// <summary>Open event streams on this instance, all peers together.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxEventStreams { get; set; } = 10_000;
+
+    /// <summary>
+    /// How long a provider whose last dispatch timed out or failed stays out of matching; it doubles with each further
+    /// failure in a row (up to <see cref="MaxCooldownSeconds"/>) and ends with its next completed job.
+    /// </summary>
+    [Range(1, 86_400)]
+    public int CooldownSeconds { get; set; } = 30;
+
+    [Range(1, 604_800)]
+    public int MaxCooldownSeconds { get; set; } = 3_600;
+
+    /// <summary>A provider with fewer completed jobs than this is new: it is quoted for one open job at a time while others can serve.</summary>
+    [Range(0, 1_000_000)]
+    public int ProbationJobs { get; set; } = 3;
 
     [Range(1, 1_000_000)]
     public int MaxTokensLimit { get; set; } = 32_768;

@@ -40,11 +40,12 @@ public sealed class CoordinatorServer : IAsyncDisposable
     public static async Task<CoordinatorServer> StartAsync(CoordinatorOptions options, TimeProvider? time = null, Action<ILoggingBuilder>? logging = null,
         CancellationToken ct = default)
     {
+        ReadSecretFiles(options);
         var builder = ServiceHost.CreateBuilder(options.Host, options.Port, logging);
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton(new MarketClock(time ?? TimeProvider.System));
-        services.AddSingleton(sp => new SignedRequests(sp.GetRequiredService<MarketClock>().Time, sp.GetService<ReplayLedger>()));
+        services.AddSingleton(sp => new SignedRequests(sp.GetRequiredService<MarketClock>().Time, sp.GetService<ReplayLedger>(), options));
         if (options.Database == "postgres")
         {
             services.AddDbContext<PostgresCoordinatorDb>(o => o.UseNpgsql(options.ConnectionString));
@@ -52,6 +53,8 @@ public sealed class CoordinatorServer : IAsyncDisposable
             // Several instances may share this database: seen signatures are shared through it.
             services.AddSingleton<ReplayLedger>();
             services.AddHostedService(sp => sp.GetRequiredService<ReplayLedger>());
+            // Another instance's changes reach this one's event streams through one poll for all of them.
+            services.AddHostedService<JobStatePoller>();
         }
         else
         {
@@ -66,6 +69,8 @@ public sealed class CoordinatorServer : IAsyncDisposable
         services.AddSingleton<JobWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<JobWriter>());
         services.AddSingleton<JobEvents>();
+        services.AddSingleton<EventStreamSlots>();
+        services.AddSingleton<ProbationQuotes>();
         services.AddSingleton<ProviderRecordCache>();
         services.AddSingleton<ProviderConnections>();
         services.AddSingleton<Dispatcher>();
@@ -76,17 +81,20 @@ public sealed class CoordinatorServer : IAsyncDisposable
         services.AddRateLimiter(o =>
         {
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            o.OnRejected = (context, token) => new ValueTask(Problems.Of(MarketErrors.RateLimited).ExecuteAsync(context.HttpContext));
-            // Per signing address (or per client IP for unsigned reads): a token bucket.
+            o.OnRejected = (context, token) =>
+            {
+                context.HttpContext.Response.Headers.RetryAfter = "1";
+                return new ValueTask(Problems.Of(MarketErrors.RateLimited, $"more than {options.RateLimitPerIpPerSecond} requests per second from this IP").ExecuteAsync(context.HttpContext));
+            };
+            // Per peer IP, before anything is read or verified: nothing a request claims (an address header) picks its
+            // bucket. Signed requests also pass a bucket per verified signer (SignedRequests).
             o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
-                // The claimed address is not verified yet here, so it is paired with the peer's IP: a stranger
-                // claiming someone's address spends a bucket of its own, not theirs.
                 RateLimitPartition.GetTokenBucketLimiter(
-                    $"{http.Request.Headers[HttpSignature.AddressHeader].FirstOrDefault()}|{http.Connection.RemoteIpAddress}",
+                    http.Connection.RemoteIpAddress?.ToString() ?? "",
                     _ => new TokenBucketRateLimiterOptions
                     {
-                        TokenLimit = options.RateLimitPerSecond * 2,
-                        TokensPerPeriod = options.RateLimitPerSecond,
+                        TokenLimit = options.RateLimitPerIpPerSecond * 2,
+                        TokensPerPeriod = options.RateLimitPerIpPerSecond,
                         ReplenishmentPeriod = TimeSpan.FromSeconds(1),
                         QueueLimit = 0,
                         AutoReplenishment = true,
@@ -125,7 +133,8 @@ public sealed class CoordinatorServer : IAsyncDisposable
         return new CoordinatorServer(app);
     }
 
-    private static async Task<IResult> Metrics(CoordinatorDb db, Dispatcher dispatcher, ChainFollower follower, ProviderConnections connections, CancellationToken ct)
+    private static async Task<IResult> Metrics(CoordinatorDb db, Dispatcher dispatcher, ChainFollower follower, ProviderConnections connections, EventStreamSlots streams,
+        CancellationToken ct)
     {
         var byState = await db.Jobs.AsNoTracking().GroupBy(j => j.State).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(ct);
         var online = await db.Providers.CountAsync(p => p.Status == ProviderStatuses.Online, ct);
@@ -139,8 +148,34 @@ public sealed class CoordinatorServer : IAsyncDisposable
         sb.Append(CultureInfo.InvariantCulture, $"# HELP aitbc_provider_connections Dispatch connections on this instance.\n# TYPE aitbc_provider_connections gauge\naitbc_provider_connections {connections.Count}\n");
         sb.Append(CultureInfo.InvariantCulture, $"# HELP aitbc_jobs_dispatched_total Jobs dispatched by this instance.\n# TYPE aitbc_jobs_dispatched_total counter\naitbc_jobs_dispatched_total {Interlocked.Read(ref dispatcher.Dispatched)}\n");
         sb.Append(CultureInfo.InvariantCulture, $"# HELP aitbc_escrow_events_total Escrow changes seen on the chain.\n# TYPE aitbc_escrow_events_total counter\naitbc_escrow_events_total {Interlocked.Read(ref follower.EscrowsSeen)}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"# HELP aitbc_event_streams Open job event streams on this instance.\n# TYPE aitbc_event_streams gauge\naitbc_event_streams {streams.Open}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"# HELP aitbc_chain_catch_up_calls_total Node calls made to catch up on escrows after a (re)connect.\n# TYPE aitbc_chain_catch_up_calls_total counter\naitbc_chain_catch_up_calls_total {Interlocked.Read(ref follower.CatchUpCalls)}\n");
         sb.Append(CultureInfo.InvariantCulture, $"# HELP aitbc_chain_connected Whether the escrow stream is connected.\n# TYPE aitbc_chain_connected gauge\naitbc_chain_connected {(follower.Connected ? 1 : 0)}\n");
         return Results.Text(sb.ToString(), "text/plain; version=0.0.4");
+    }
+
+    /// <summary>Secrets given as files (<c>--admin-token-file</c>, <c>--connection-string-file</c>): the first line of each, so no flag or environment holds them.</summary>
+    private static void ReadSecretFiles(CoordinatorOptions options)
+    {
+        if (options.AdminTokenFile is { Length: > 0 } tokenFile)
+        {
+            if (!string.IsNullOrEmpty(options.AdminToken))
+            {
+                throw new InvalidOperationException("give the admin token or its file, not both");
+            }
+            options.AdminToken = FirstLine(tokenFile, "admin token");
+        }
+        if (options.ConnectionStringFile is { Length: > 0 } connectionFile)
+        {
+            options.ConnectionString = FirstLine(connectionFile, "connection string");
+        }
+    }
+
+    private static string FirstLine(string path, string what)
+    {
+        // The message names the file, never its content.
+        var line = File.Exists(path) ? File.ReadLines(path).FirstOrDefault()?.Trim() : throw new InvalidOperationException($"the {what} file {path} does not exist");
+        return string.IsNullOrEmpty(line) ? throw new InvalidOperationException($"the {what} file {path} is empty") : line;
     }
 
     public async ValueTask DisposeAsync()

@@ -17,6 +17,16 @@ internal static class MarketErrors
     public static readonly ApiError InvalidReceipt = new("invalid_receipt", 422, "The receipt does not hold.");
     public static readonly ApiError NotReady = new("not_ready", 409, "The job has no result yet.");
     public static readonly ApiError Forbidden = new("forbidden", 403, "Admin operations need the admin token.");
-    public static readonly ApiError RateLimited = new("rate_limited", 429, "Too many requests from this address; slow down.");
+    public static readonly ApiError RateLimited = new("rate_limited", 429, "Too many requests; slow down.");
+    public static readonly ApiError Busy = new("busy", 503, "The coordinator is at capacity; retry after the time given.");
+    public static readonly ApiError TooManyStreams = new("too_many_streams", 429, "Too many open event streams.");
+    public static readonly ApiError AlreadyCompleted = new("already_completed", 409, "The job was completed with another result.");
     public static readonly ApiError InvalidParameter = CommonErrors.InvalidParameter;
+
+    /// <summary>503 <c>busy</c> with <c>Retry-After: 1</c>: a queue is full; nothing was done.</summary>
+    public static Microsoft.AspNetCore.Http.IResult BusyProblem(Microsoft.AspNetCore.Http.HttpContext http, string detail)
+    {
+        http.Response.Headers.RetryAfter = "1";
+        return Problems.Of(Busy, detail);
+    }
 }

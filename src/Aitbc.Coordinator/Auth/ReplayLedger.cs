@@ -12,7 +12,7 @@ namespace Aitbc.Coordinator.Auth;
 /// first. Rows go when they can no longer be fresh (the sweeper deletes them). One instance on SQLite needs none
 /// of this: its memory of seen signatures is complete.
 /// </summary>
-internal sealed class ReplayLedger(IServiceScopeFactory scopes) : GroupCommit<(string Digest, long Until), bool>(MaxBatch)
+internal sealed class ReplayLedger(IServiceScopeFactory scopes, CoordinatorOptions options) : GroupCommit<(string Digest, long Until), bool>(MaxBatch, options.SubmissionQueueLimit)
 {
     public const int MaxBatch = 512;
     private (string Table, string Digest, string Until)? _names;
@@ -23,9 +23,9 @@ internal sealed class ReplayLedger(IServiceScopeFactory scopes) : GroupCommit<(s
     /// <summary>In digest order, so that instances inserting the same signatures wait for each other in one order.</summary>
     protected override Comparison<(string Digest, long Until)> Order => static (a, b) => string.CompareOrdinal(a.Digest, b.Digest);
 
-    /// <summary>True the first time any instance sees this signature; false for a replay.</summary>
-    public Task<bool> FirstSightingAsync(string signature, long until, CancellationToken ct) =>
-        CommitAsync((Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(signature))), until), ct);
+    /// <summary>True the first time any instance sees this signature; false for a replay. Null (no task) when the queue is full.</summary>
+    public Task<bool>? TryFirstSighting(string signature, long until, CancellationToken ct) =>
+        TryCommit((Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(signature))), until), ct);
 
     protected override async Task<bool[]> WriteAsync(IReadOnlyList<(string Digest, long Until)> batch)
     {

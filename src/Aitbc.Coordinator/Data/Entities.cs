@@ -34,8 +34,11 @@ public sealed class JobEntity
     public required string Provider { get; set; }
     public required string Model { get; set; }
     public required string ModelDigest { get; set; }
-    /// <summary>The request as the client sent it: {messages} or {prompt}, as JSON.</summary>
+    /// <summary>The request as the client sent it: {messages} or {prompt}, as JSON; <see cref="PrunedInput"/> once it can never be dispatched.</summary>
     public required string Input { get; set; }
+
+    /// <summary>What a job's input becomes when it expired unfunded or was canceled before dispatch.</summary>
+    public const string PrunedInput = "{}";
     public int MaxTokens { get; set; }
     public int InputTokenBound { get; set; }
     public long PriceIn { get; set; }

@@ -9,16 +9,22 @@ namespace Aitbc.Coordinator.Data;
 /// each, and one writer takes the database's write lock instead of many racing for it. When a batch fails, its
 /// items are written again one at a time (where one item can be at fault: <see cref="RetryAlone"/>), so an error
 /// is answered only to the item that caused it. No error ends the loop; items still queued when the service stops
-/// are canceled.
+/// are canceled. The queue is bounded: when it is full a caller is told at once (<see cref="TryCommit"/>), and an
+/// item whose caller gave up before its batch was taken is not written.
 /// </summary>
 internal abstract class GroupCommit<TItem, TResult> : BackgroundService
 {
-    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<Pending> _queue;
     private readonly int _maxBatch;
+    private volatile bool _stopping;
 
-    protected GroupCommit(int maxBatch) => _maxBatch = maxBatch;
+    protected GroupCommit(int maxBatch, int queueLimit)
+    {
+        _maxBatch = maxBatch;
+        _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(queueLimit) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    }
 
-    private sealed record Pending(TItem Item, TaskCompletionSource<TResult> Done);
+    private sealed record Pending(TItem Item, TaskCompletionSource<TResult> Done, CancellationToken Caller);
 
     /// <summary>Writes one batch in one transaction: a result per item, in order; on an error nothing of it is committed.</summary>
     protected abstract Task<TResult[]> WriteAsync(IReadOnlyList<TItem> batch);
@@ -32,16 +38,18 @@ internal abstract class GroupCommit<TItem, TResult> : BackgroundService
     /// </summary>
     protected virtual bool RetryAlone => true;
 
-    /// <summary>Queues the item and answers once its batch is committed.</summary>
-    protected async Task<TResult> CommitAsync(TItem item, CancellationToken ct)
+    /// <summary>
+    /// Queues the item; the task answers once its batch is committed (canceled if <paramref name="ct"/> fires first: when
+    /// that is before its batch is taken, the item is not written). Null when the queue is full.
+    /// </summary>
+    protected Task<TResult>? TryCommit(TItem item, CancellationToken ct)
     {
-        var pending = new Pending(item, new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(item, new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously), ct);
         if (!_queue.Writer.TryWrite(pending))
         {
-            throw new InvalidOperationException("the coordinator is stopping");
+            return _stopping ? throw new InvalidOperationException("the coordinator is stopping") : null;
         }
-        // A caller that gives up does not take its item back: it is written all the same.
-        return await pending.Done.Task.WaitAsync(ct);
+        return pending.Done.Task.WaitAsync(ct);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -54,7 +62,17 @@ internal abstract class GroupCommit<TItem, TResult> : BackgroundService
             {
                 while (batch.Count < _maxBatch && _queue.Reader.TryRead(out var p))
                 {
+                    // Its caller left (gave up, or disconnected) while it queued: no work for nobody.
+                    if (p.Caller.IsCancellationRequested)
+                    {
+                        p.Done.TrySetCanceled(p.Caller);
+                        continue;
+                    }
                     batch.Add(p);
+                }
+                if (batch.Count == 0)
+                {
+                    continue;
                 }
                 if (order is not null)
                 {
@@ -72,6 +90,7 @@ internal abstract class GroupCommit<TItem, TResult> : BackgroundService
         }
         finally
         {
+            _stopping = true;
             _queue.Writer.TryComplete();
             while (_queue.Reader.TryRead(out var p))
             {

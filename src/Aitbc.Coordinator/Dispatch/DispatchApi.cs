@@ -126,7 +126,7 @@ internal static class DispatchApi
                 if (await db.Jobs.Where(j => j.Id == jobId && j.Provider == provider && j.State == JobStates.Dispatched)
                     .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Running).SetProperty(j => j.AcceptedAt, now), ct) == 1)
                 {
-                    events.State(jobId, JobStates.Running);
+                    events.State(jobId, provider, JobStates.Running);
                 }
                 break;
             case "reject":
@@ -135,7 +135,7 @@ internal static class DispatchApi
                     .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Failed).SetProperty(j => j.FinishedAt, now)
                         .SetProperty(j => j.FailureCode, "provider_rejected").SetProperty(j => j.FailureReason, why), ct) == 1)
                 {
-                    events.State(jobId, JobStates.Failed, why);
+                    events.State(jobId, provider, JobStates.Failed, why);
                 }
                 break;
             case "token" when text is not null:

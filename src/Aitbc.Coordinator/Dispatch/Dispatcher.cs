@@ -49,7 +49,7 @@ internal sealed class Dispatcher(IServiceScopeFactory scopes, ProviderConnection
             var offer = new JobOffer(job.Id, Address.Parse(job.Client), job.Model, job.ModelDigest, input.RootElement.Clone(), job.MaxTokens, job.InputTokenBound,
                 new Amount((ulong)job.PriceIn), new Amount((ulong)job.PriceOut), new Amount((ulong)job.Amount), job.ExpiresAt, acceptBy);
             // Published before the provider can see the job, so listeners get "dispatched" before its "running".
-            events.State(jobId, JobStates.Dispatched);
+            events.State(jobId, provider, JobStates.Dispatched);
             if (!connection.Outbox.Writer.TryWrite(JsonSerializer.SerializeToUtf8Bytes(new { type = "job", job = offer }, Json)))
             {
                 // The connection closed or is full: the job goes back to funded, for the provider's next connection.

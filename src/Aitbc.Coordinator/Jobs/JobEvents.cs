@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Threading.Channels;
 using Aitbc.Coordinator.Data;
+using Aitbc.Coordinator.Providers;
 
 namespace Aitbc.Coordinator.Jobs;
 
@@ -9,12 +10,14 @@ namespace Aitbc.Coordinator.Jobs;
 public sealed record JobEvent(string Name, string Data);
 
 /// <summary>
-/// Fans a job's events (state changes, streamed tokens) out to its SSE listeners on this instance.
-/// Never blocks the publisher: a listener that falls behind loses tokens, not state (state is re-read from the database).
+/// Fans a job's events (state changes, streamed tokens) out to its SSE listeners on this instance: pushed, never
+/// polled per listener (changes made by another instance sharing the database arrive through <see cref="JobStatePoller"/>).
+/// Never blocks the publisher: a listener that falls behind loses tokens, not state (the latest state is what counts).
 /// Every state change on this instance passes here, so a change of a job's hold on its provider's capacity (funded,
-/// or finished) also tells the market book.
+/// or finished) also tells the market book, a finished job renews its provider's record, and a funded or finished
+/// job ends its quote's probation hold.
 /// </summary>
-internal sealed class JobEvents(MarketBook book)
+internal sealed class JobEvents(MarketBook book, ProviderRecordCache records, ProbationQuotes probation)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly ConcurrentDictionary<string, ImmutableListeners> _byJob = new(StringComparer.Ordinal);
@@ -40,12 +43,29 @@ internal sealed class JobEvents(MarketBook book)
         }
     }
 
-    public void State(string jobId, string state, string? reason = null)
+    /// <summary>The jobs someone listens to on this instance.</summary>
+    public ICollection<string> Listened => _byJob.Keys;
+
+    /// <summary>This instance changed the job's state (its provider is <paramref name="provider"/>).</summary>
+    public void State(string jobId, string provider, string state, string? reason = null)
     {
         if (state == JobStates.Funded || JobStates.IsFinal(state))
         {
             book.Invalidate();
+            probation.Release(jobId);
         }
+        // Only what the record counts: a job expired or canceled unfunded (free to cause) changes nothing in it, and its
+        // settle, if any, renews the record where it is seen.
+        if (state is JobStates.Completed or JobStates.Failed)
+        {
+            records.Invalidate(provider);
+        }
+        Observed(jobId, state, reason);
+    }
+
+    /// <summary>A state read back from the database (perhaps another instance's change): only told to listeners, who keep the furthest.</summary>
+    public void Observed(string jobId, string state, string? reason)
+    {
         if (_byJob.TryGetValue(jobId, out var l))
         {
             Publish(l, new JobEvent("state", JsonSerializer.Serialize(new { jobId, state, reason }, Json)));

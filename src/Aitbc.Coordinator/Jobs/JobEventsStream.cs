@@ -1,90 +1,81 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
 using Aitbc.Coordinator.Data;
-using Aitbc.ServiceDefaults;
 using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Aitbc.Coordinator.Jobs;
 
 /// <summary>
-/// <c>GET /v1/jobs/{id}/events</c> as server-sent events: <c>state</c> events for every change (also
-/// those made by another instance, read back from the database each second) and <c>token</c> events
-/// as the provider streams output through this instance. Ends after a final state.
+/// <c>GET /v1/jobs/{id}/events</c> as server-sent events, for the job's client or provider (signed; see
+/// <see cref="Auth.SignedRequests.VerifyAsync"/> for the query-parameter form): <c>state</c> events for every change
+/// and <c>token</c> events as the provider streams output through this instance. Pushed by <see cref="JobEvents"/>:
+/// a stream reads the database once, when it opens. Ends after a final state. At most
+/// <see cref="CoordinatorOptions.MaxEventStreamsPerIp"/> open per peer IP.
 /// </summary>
 internal static class JobEventsStream
 {
-    public static async Task<IResult> StreamAsync(string id, HttpContext http, CoordinatorDb db, JobEvents events)
+    public static async Task<IResult> StreamAsync(string id, HttpContext http, CoordinatorDb db, JobEvents events, EventStreamSlots slots)
     {
         var ct = http.RequestAborted;
-        var job = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, ct);
-        if (job is null)
+        var ip = http.Connection.RemoteIpAddress?.ToString() ?? "";
+        if (slots.TryTake(ip) is { } full)
         {
-            return Problems.Of(MarketErrors.JobNotFound, $"no job '{id}'");
+            http.Response.Headers.RetryAfter = "5";
+            return ServiceDefaults.Problems.Of(MarketErrors.TooManyStreams, full);
         }
-        var listener = events.Listen(id);
         try
         {
-            http.Response.ContentType = "text/event-stream";
-            http.Response.Headers.CacheControl = "no-cache";
-            var last = job.State;
-            await WriteAsync(http, "state", System.Text.Json.JsonSerializer.Serialize(new { jobId = id, state = last, reason = job.FailureReason }), ct);
-
-            // This instance's changes arrive in order, each one; a state is written once, and never one behind the last.
-            async Task DrainAsync()
+            // Listening before the state is read: a change after the read is in the listener, so none is missed.
+            var listener = events.Listen(id);
+            try
             {
-                while (!JobStates.IsFinal(last) && listener.Reader.TryRead(out var e))
+                var (job, refusal) = await JobsApi.ReadableAsync(db, id, http);
+                if (job is null)
                 {
-                    if (e.Name == "state")
+                    return refusal!;
+                }
+                http.Response.ContentType = "text/event-stream";
+                http.Response.Headers.CacheControl = "no-cache";
+                var last = job.State;
+                await WriteAsync(http, "state", JsonSerializer.Serialize(new { jobId = id, state = last, reason = job.FailureReason }), ct);
+                // This instance's changes, and other instances' (through the poller), arrive in order; a state is written
+                // once, and never one behind the last.
+                while (!JobStates.IsFinal(last) && await listener.Reader.WaitToReadAsync(ct))
+                {
+                    while (!JobStates.IsFinal(last) && listener.Reader.TryRead(out var e))
                     {
-                        using var change = System.Text.Json.JsonDocument.Parse(e.Data);
-                        var state = change.RootElement.GetProperty("state").GetString()!;
-                        if (Rank(state) > Rank(last))
+                        if (e.Name == "state")
                         {
+                            using var change = JsonDocument.Parse(e.Data);
+                            var state = change.RootElement.GetProperty("state").GetString()!;
+                            if (Rank(state) <= Rank(last))
+                            {
+                                continue;
+                            }
                             last = state;
-                            await WriteAsync(http, e.Name, e.Data, ct);
                         }
-                        continue;
+                        await WriteAsync(http, e.Name, e.Data, ct);
                     }
-                    await WriteAsync(http, e.Name, e.Data, ct);
                 }
             }
-
-            while (!JobStates.IsFinal(last))
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
-                using var tick = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                tick.CancelAfter(TimeSpan.FromSeconds(1));
-                try
-                {
-                    if (await listener.Reader.WaitToReadAsync(tick.Token))
-                    {
-                        await DrainAsync();
-                    }
-                }
-                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-                {
-                }
-                // Changes made by another instance are read back from the database. Whatever this instance published
-                // before the state read is in the listener by now, so it goes first: no state is skipped.
-                var now = await db.Jobs.AsNoTracking().Where(j => j.Id == id).Select(j => new { j.State, j.FailureReason }).FirstAsync(ct);
-                if (Rank(now.State) > Rank(last))
-                {
-                    await DrainAsync();
-                }
-                if (Rank(now.State) > Rank(last))
-                {
-                    last = now.State;
-                    await WriteAsync(http, "state", System.Text.Json.JsonSerializer.Serialize(new { jobId = id, state = last, reason = now.FailureReason }), ct);
-                }
+                // The listener went away.
             }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            // The listener went away.
+            finally
+            {
+                events.Stop(id, listener);
+            }
+            return Results.Empty;
         }
         finally
         {
-            events.Stop(id, listener);
+            slots.Release(ip);
         }
-        return Results.Empty;
     }
 
     /// <summary>A state's place in the job's life: states only move forward.</summary>
@@ -102,4 +93,78 @@ internal static class JobEventsStream
         await http.Response.WriteAsync($"event: {name}\ndata: {data}\n\n", ct);
         await http.Response.Body.FlushAsync(ct);
     }
+}
+
+/// <summary>Open event streams, per peer IP and in all, within <see cref="CoordinatorOptions.MaxEventStreamsPerIp"/> and <see cref="CoordinatorOptions.MaxEventStreams"/>.</summary>
+internal sealed class EventStreamSlots(CoordinatorOptions options)
+{
+    private readonly ConcurrentDictionary<string, int> _byIp = new(StringComparer.Ordinal);
+    private int _total;
+
+    public int Open => Volatile.Read(ref _total);
+
+    /// <summary>Takes a slot for <paramref name="ip"/>: null when taken, else why not (release only a taken slot).</summary>
+    public string? TryTake(string ip)
+    {
+        if (Interlocked.Increment(ref _total) > options.MaxEventStreams)
+        {
+            Interlocked.Decrement(ref _total);
+            return $"this coordinator has {options.MaxEventStreams} event streams open; try again shortly";
+        }
+        if (_byIp.AddOrUpdate(ip, 1, (_, n) => n + 1) > options.MaxEventStreamsPerIp)
+        {
+            Release(ip);
+            return $"at most {options.MaxEventStreamsPerIp} event streams may be open from one address; close one first";
+        }
+        return null;
+    }
+
+    /// <summary>Gives a slot back (after a refusal by <see cref="TryTake"/> too, which released nothing yet).</summary>
+    public void Release(string ip)
+    {
+        Interlocked.Decrement(ref _total);
+        while (_byIp.TryGetValue(ip, out var n))
+        {
+            if (n <= 1 ? _byIp.TryRemove(new KeyValuePair<string, int>(ip, n)) : _byIp.TryUpdate(ip, n - 1, n))
+            {
+                break;
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Where several instances share a (PostgreSQL) database, a job's state may change at another one: once a second this
+/// instance reads the states of every job someone listens to here, in one query per 500 jobs (not one per stream),
+/// and hands them to <see cref="JobEvents"/>, whose listeners keep only states further on than their last.
+/// </summary>
+internal sealed partial class JobStatePoller(IServiceScopeFactory scopes, JobEvents events, ILogger<JobStatePoller> log) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        while (await timer.WaitForNextTickAsync(ct))
+        {
+            try
+            {
+                foreach (var chunk in events.Listened.Chunk(500))
+                {
+                    await using var scope = scopes.CreateAsyncScope();
+                    var db = scope.ServiceProvider.GetRequiredService<CoordinatorDb>();
+                    var ids = chunk.ToList();
+                    foreach (var j in await db.Jobs.AsNoTracking().Where(j => ids.Contains(j.Id)).Select(j => new { j.Id, j.State, j.FailureReason }).ToListAsync(ct))
+                    {
+                        events.Observed(j.Id, j.State, j.FailureReason);
+                    }
+                }
+            }
+            catch (Exception e) when (e is System.Data.Common.DbException or DbUpdateException or InvalidOperationException && !ct.IsCancellationRequested)
+            {
+                LogPollFailed(log, e.Message);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading listened jobs' states failed, retrying: {Reason}")]
+    private static partial void LogPollFailed(ILogger log, string reason);
 }

@@ -12,13 +12,16 @@ namespace Aitbc.Coordinator.Jobs;
 /// key is already taken, on this instance or another, is reported as not inserted and nothing fails. A batch is
 /// inserted in key order, so two instances' batches wait for each other's keys in one order and never deadlock.
 /// </summary>
-internal sealed class JobWriter(IServiceScopeFactory scopes) : GroupCommit<JobEntity, bool>(MaxBatch)
+internal sealed class JobWriter(IServiceScopeFactory scopes, CoordinatorOptions options) : GroupCommit<JobEntity, bool>(MaxBatch, options.SubmissionQueueLimit)
 {
     public const int MaxBatch = 512;
     private InsertCommand? _insert;
 
-    /// <summary>True when the job was inserted; false when its client already has a job with its idempotency key.</summary>
-    public Task<bool> InsertAsync(JobEntity job, CancellationToken ct) => CommitAsync(job, ct);
+    /// <summary>
+    /// True when the job was inserted; false when its client already has a job with its idempotency key. Null (no task)
+    /// when the queue is full: the caller is answered 503 and nothing is written.
+    /// </summary>
+    public Task<bool>? TryInsert(JobEntity job, CancellationToken ct) => TryCommit(job, ct);
 
     protected override Comparison<JobEntity> Order => static (a, b) =>
     {

@@ -15,21 +15,33 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Aitbc.Coordinator.Jobs;
 
-/// <summary>Jobs: submitted and canceled by clients, completed or failed by their provider, followed by anyone who knows the id.</summary>
+/// <summary>
+/// Jobs: submitted and canceled by clients, completed or failed by their provider. Anyone who knows the id may read
+/// its state (no input or output in it); its output and events only its client and its provider, signed.
+/// </summary>
 internal static class JobsApi
 {
     public const int MaxInputBytes = 128 * 1024;
     public const int MaxOutputBytes = 1024 * 1024;
+
+    /// <summary>
+    /// The body of a posted result: an output of <see cref="MaxOutputBytes"/> UTF-8 bytes written as a JSON string in the
+    /// worst case (every byte a control character, each escaped as six: <c>\u00XX</c>), the receipt and the envelope.
+    /// </summary>
+    public const int MaxResultBody = (6 * MaxOutputBytes) + (64 * 1024);
 
     public static RouteGroupBuilder MapJobsApi(this RouteGroupBuilder v1)
     {
         v1.MapPost("/jobs", Submit).RequireSignature().WithName("SubmitJob")
             .WithSummary("Signed by the client: {model, messages | prompt, maxTokens, maxPrice, idempotencyKey}; answers the provider, firm price and the escrow.lock to submit.");
         v1.MapGet("/jobs/{id}", Get).WithName("GetJob");
-        v1.MapGet("/jobs/{id}/result", Result).WithName("GetJobResult").WithSummary("The output and the provider's verified receipt, once completed.");
-        v1.MapGet("/jobs/{id}/events", JobEventsStream.StreamAsync).WithName("JobEvents").WithSummary("Server-sent events: state changes and streamed tokens.");
+        v1.MapGet("/jobs/{id}/result", Result).RequireSignature().WithName("GetJobResult")
+            .WithSummary("Signed by the job's client or provider: the output and the provider's verified receipt, once completed.");
+        v1.MapGet("/jobs/{id}/events", JobEventsStream.StreamAsync).RequireSignature(allowQuery: true).WithName("JobEvents")
+            .WithSummary("Signed by the job's client or provider (headers, or ?address=&timestamp=&signature= over the path without them): server-sent events, state changes and streamed tokens.");
         v1.MapPost("/jobs/{id}/cancel", Cancel).RequireSignature().WithName("CancelJob").WithSummary("By the client, before the provider accepts.");
-        v1.MapPost("/jobs/{id}/result", PostResult).RequireSignature().WithName("PostJobResult").WithSummary("By the assigned provider: {output, receipt}.");
+        v1.MapPost("/jobs/{id}/result", PostResult).RequireSignature(MaxResultBody).WithName("PostJobResult")
+            .WithSummary("By the assigned provider: {output, receipt}; the same result again is acknowledged the same way.");
         v1.MapPost("/jobs/{id}/fail", PostFailure).RequireSignature().WithName("PostJobFailure").WithSummary("By the assigned provider: {reason}.");
         return v1;
     }
@@ -52,7 +64,7 @@ internal static class JobsApi
     }
 
     private static async Task<IResult> Submit(HttpContext http, MarketBook book, JobWriter writer, MarketClock clock, CoordinatorOptions options,
-        JobEvents events, ProviderRecordCache records)
+        JobEvents events, ProviderRecordCache records, ProbationQuotes probation)
     {
         var signed = SignedRequests.Of(http);
         var client = signed.Signer.ToString();
@@ -65,12 +77,12 @@ internal static class JobsApi
         // idempotency key is found by the insert itself.
         CoordinatorDb Db() => http.RequestServices.GetRequiredService<CoordinatorDb>();
         var now = clock.NowMs;
-        var (best, refusal) = await MatchAsync(request, book, records, now, Db, http.RequestAborted);
+        var (best, refusal) = await MatchAsync(request, book, records, probation, options, now, Db, http.RequestAborted);
         if (best is null)
         {
             return await ExistingAsync(Db(), client, request.IdempotencyKey, http.RequestAborted) is { } earlier ? TypedResults.Ok(JobDto.From(earlier)) : refusal!;
         }
-        var (offer, quote) = best.Value;
+        var (offer, quote, onProbation) = best.Value;
         var job = new JobEntity
         {
             Id = "job-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
@@ -90,13 +102,33 @@ internal static class JobsApi
             State = JobStates.AwaitingPayment,
             CreatedAt = now,
         };
-        if (!await writer.InsertAsync(job, http.RequestAborted))
+        if (onProbation)
         {
+            probation.Hold(job.Provider, job.Id, job.PaymentDeadline);
+        }
+        bool inserted;
+        try
+        {
+            if (writer.TryInsert(job, http.RequestAborted) is not { } insert)
+            {
+                probation.Release(job.Id);
+                return MarketErrors.BusyProblem(http, "too many submissions are waiting to be written; nothing was created");
+            }
+            inserted = await insert;
+        }
+        catch
+        {
+            probation.Release(job.Id);
+            throw;
+        }
+        if (!inserted)
+        {
+            probation.Release(job.Id);
             // The key was taken first (an earlier request, or one racing this): answer with that job.
             return TypedResults.Ok(JobDto.From(await ExistingAsync(Db(), client, request.IdempotencyKey, http.RequestAborted)
                 ?? throw new InvalidOperationException("a job's idempotency key is taken but its job cannot be read")));
         }
-        events.State(job.Id, job.State);
+        events.State(job.Id, job.Provider, job.State);
         return TypedResults.Created($"/v1/jobs/{job.Id}", JobDto.From(job));
     }
 
@@ -104,11 +136,14 @@ internal static class JobsApi
         db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Client == client && j.IdempotencyKey == key, ct);
 
     /// <summary>
-    /// Matching: capable (offers the model), online, free capacity, quote within the client's maximum; the cheapest
-    /// quote, then the best record, then the address. Else the problem saying why no provider can serve it.
+    /// Matching (docs/coordinator.md): capable (offers the model), online, free capacity, not cooling down after failed
+    /// or timed-out dispatches, quote within the client's maximum. A provider still on probation (fewer completed jobs
+    /// than <see cref="CoordinatorOptions.ProbationJobs"/>) that already has an open quote or a job in flight ranks after
+    /// every other candidate (among such, the least loaded first); then the cheapest quote, the best record, the address.
+    /// Else the problem saying why no provider can serve it. <c>OnProbation</c>: the pick's quote is to be held.
     /// </summary>
-    private static async Task<((LiveOffer Offer, Amount Quote)? Best, IResult? Refusal)> MatchAsync(JobRequest request, MarketBook book,
-        ProviderRecordCache records, long now, Func<CoordinatorDb> db, CancellationToken ct)
+    private static async Task<((LiveOffer Offer, Amount Quote, bool OnProbation)? Best, IResult? Refusal)> MatchAsync(JobRequest request, MarketBook book,
+        ProviderRecordCache records, ProbationQuotes probation, CoordinatorOptions options, long now, Func<CoordinatorDb> db, CancellationToken ct)
     {
         var offers = await book.OffersAsync(request.Model, now, ct);
         if (offers.Count == 0)
@@ -125,25 +160,36 @@ internal static class JobsApi
         {
             return (null, Problems.Of(MarketErrors.NoProvider, $"every provider of '{request.Model}' is at full capacity; try again shortly"));
         }
-        var cheapest = withCapacity.Min(x => x.Quote);
+        // Records come from the cache (recomputed at most every few seconds, or when a job of the provider finished).
+        var recordOf = new Dictionary<string, ProviderRecord>(StringComparer.Ordinal);
+        foreach (var address in withCapacity.Select(a => a.Offer.Provider.Address).Distinct(StringComparer.Ordinal))
+        {
+            recordOf[address] = await records.GetAsync(address, ct);
+        }
+        var ready = withCapacity.Where(x => recordOf[x.Offer.Provider.Address].CooldownUntil(options.CooldownSeconds, options.MaxCooldownSeconds) <= now).ToList();
+        if (ready.Count == 0)
+        {
+            return (null, Problems.Of(MarketErrors.NoProvider,
+                $"every provider of '{request.Model}' with free capacity is cooling down after dispatches that timed out or failed; try again later"));
+        }
+        var cheapest = ready.Min(x => x.Quote);
         if (cheapest > request.MaxPrice)
         {
             return (null, Problems.Of(MarketErrors.NoProvider,
                 $"the cheapest quote for '{request.Model}' ({request.InputTokenBound} input tokens at most, {request.MaxTokens} output) is {cheapest} base units, over maxPrice {request.MaxPrice}",
                 new Dictionary<string, object?> { ["cheapestQuote"] = cheapest.ToString() }));
         }
-        // The record only breaks ties of price, so it is read only for the cheapest offers.
-        var tied = withCapacity.Where(x => x.Quote == cheapest).ToList();
-        if (tied.Count == 1)
-        {
-            return (tied[0], null);
-        }
-        var scores = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var address in tied.Select(a => a.Offer.Provider.Address).Distinct())
-        {
-            scores[address] = (await records.GetAsync(address, ct)).Score;
-        }
-        return (tied.OrderByDescending(x => scores[x.Offer.Provider.Address]).ThenBy(x => x.Offer.Provider.Address, StringComparer.Ordinal).First(), null);
+        var best = ready.Where(x => x.Quote <= request.MaxPrice)
+            .Select(x =>
+            {
+                var isNew = recordOf[x.Offer.Provider.Address].Completed < options.ProbationJobs;
+                var load = isNew ? probation.Open(x.Offer.Provider.Address) + (x.Offer.Provider.Concurrency - x.Offer.FreeCapacity) : 0;
+                return (x.Offer, x.Quote, IsNew: isNew, Load: load);
+            })
+            .OrderBy(x => x.Load > 0 ? 1 : 0).ThenBy(x => x.Load).ThenBy(x => x.Quote)
+            .ThenByDescending(x => recordOf[x.Offer.Provider.Address].Score).ThenBy(x => x.Offer.Provider.Address, StringComparer.Ordinal)
+            .First();
+        return ((best.Offer, best.Quote, best.IsNew), null);
     }
 
     private static async Task<IResult> Get(string id, CoordinatorDb db, CancellationToken ct) =>
@@ -153,12 +199,22 @@ internal static class JobsApi
 
     public sealed record ResultDto(string JobId, string Output, JsonElement Receipt, Hash256 ReceiptHash);
 
-    private static async Task<IResult> Result(string id, CoordinatorDb db, CancellationToken ct)
+    /// <summary>The job, if it exists and the signer is its client or its provider (who alone may read its output and events); else the problem.</summary>
+    internal static async Task<(JobEntity? Job, IResult? Refusal)> ReadableAsync(CoordinatorDb db, string id, HttpContext http)
     {
-        var job = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, ct);
+        var signer = SignedRequests.Of(http).Signer.ToString();
+        var job = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, http.RequestAborted);
+        return job is null ? (null, Problems.Of(MarketErrors.JobNotFound, $"no job '{id}'"))
+            : signer != job.Client && signer != job.Provider ? (null, Problems.Of(MarketErrors.NotYourJob, "only the job's client or its provider may read its output and events"))
+            : (job, null);
+    }
+
+    private static async Task<IResult> Result(string id, HttpContext http, CoordinatorDb db)
+    {
+        var (job, refusal) = await ReadableAsync(db, id, http);
         if (job is null)
         {
-            return Problems.Of(MarketErrors.JobNotFound, $"no job '{id}'");
+            return refusal!;
         }
         if (job.State != JobStates.Completed || job.Output is null || job.Receipt is null)
         {
@@ -177,14 +233,16 @@ internal static class JobsApi
         }
         var now = clock.NowMs;
         // Not once dispatched: the provider may already be at work and settle for it, and then the result must be delivered.
+        // Never dispatched, so its input is needed no more: pruned with the change.
         var canceled = await db.Jobs.Where(j => j.Id == id && (j.State == JobStates.AwaitingPayment || j.State == JobStates.Funded))
             .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Canceled).SetProperty(j => j.FinishedAt, now)
-                .SetProperty(j => j.FailureCode, "canceled").SetProperty(j => j.FailureReason, "canceled by the client"), http.RequestAborted);
+                .SetProperty(j => j.FailureCode, "canceled").SetProperty(j => j.FailureReason, "canceled by the client").SetProperty(j => j.Input, JobEntity.PrunedInput),
+                http.RequestAborted);
         if (canceled == 0)
         {
             return Problems.Of(MarketErrors.WrongState, $"job '{id}' is {job.State}: it can be canceled only before it is dispatched to its provider");
         }
-        events.State(id, JobStates.Canceled, "canceled by the client");
+        events.State(id, job.Provider, JobStates.Canceled, "canceled by the client");
         var refundNote = job.State == JobStates.AwaitingPayment
             ? null
             : $"the escrow stays locked until {job.ExpiresAt}; then submit escrow.refund (the provider may refund it sooner)";
@@ -209,11 +267,6 @@ internal static class JobsApi
         {
             return refusal!;
         }
-        // Dispatched too: the accept travels on the dispatch connection and may be handled after this result, which implies it.
-        if (job.State is not (JobStates.Running or JobStates.Dispatched))
-        {
-            return Problems.Of(MarketErrors.WrongState, $"job '{id}' is {job.State}, not running");
-        }
         string output;
         UsageReceipt? receipt;
         try
@@ -235,6 +288,16 @@ internal static class JobsApi
         {
             return Problems.Of(CommonErrors.MalformedRequest, $"malformed JSON: {e.Message}");
         }
+        if (job.State == JobStates.Completed)
+        {
+            // The provider retries until acknowledged: the same result again gets the same answer; another is refused.
+            return Acknowledged(job, receipt, output) ?? Problems.Of(MarketErrors.AlreadyCompleted, $"job '{id}' was completed with receipt {job.ReceiptHash}, not this one");
+        }
+        // Dispatched too: the accept travels on the dispatch connection and may be handled after this result, which implies it.
+        if (job.State is not (JobStates.Running or JobStates.Dispatched))
+        {
+            return Problems.Of(MarketErrors.WrongState, $"job '{id}' is {job.State}, not running");
+        }
         if (Encoding.UTF8.GetByteCount(output) > MaxOutputBytes)
         {
             return Problems.Of(MarketErrors.InvalidReceipt, $"the output is over {MaxOutputBytes} bytes");
@@ -254,11 +317,21 @@ internal static class JobsApi
                 .SetProperty(j => j.FirstTokenAt, j => j.FirstTokenAt ?? now), http.RequestAborted);
         if (done == 0)
         {
-            return Problems.Of(MarketErrors.WrongState, $"job '{id}' is no longer running");
+            // Moved on meanwhile: perhaps completed by this same result, posted twice at once.
+            var now2 = await db.Jobs.AsNoTracking().FirstAsync(j => j.Id == id, http.RequestAborted);
+            return now2.State == JobStates.Completed
+                ? Acknowledged(now2, receipt, output) ?? Problems.Of(MarketErrors.AlreadyCompleted, $"job '{id}' was completed with receipt {now2.ReceiptHash}, not this one")
+                : Problems.Of(MarketErrors.WrongState, $"job '{id}' is no longer running");
         }
-        events.State(id, JobStates.Completed);
-        return TypedResults.Ok(new { jobId = id, state = JobStates.Completed, receiptHash });
+        events.State(id, job.Provider, JobStates.Completed);
+        return TypedResults.Ok(new ResultAck(id, JobStates.Completed, receiptHash));
     }
+
+    public sealed record ResultAck(string JobId, string State, string ReceiptHash);
+
+    /// <summary>The acknowledgement of a completed job's result, when <paramref name="receipt"/> and <paramref name="output"/> are the ones it was completed with.</summary>
+    private static IResult? Acknowledged(JobEntity job, UsageReceipt receipt, string output) =>
+        job.ReceiptHash == receipt.Hash.ToString() && job.Output == output ? TypedResults.Ok(new ResultAck(job.Id, JobStates.Completed, job.ReceiptHash)) : null;
 
     /// <summary>The receipt must be the provider's, for this job, model and digest, metered at the quoted prices, within the escrow.</summary>
     internal static string? ReceiptCheck(JobEntity job, UsageReceipt r, string output)
@@ -283,7 +356,12 @@ internal static class JobsApi
         {
             return $"the receipt counts {r.TokensOut} output tokens, over the job's maxTokens {job.MaxTokens}";
         }
-        // Metered at the quoted prices; never more than the escrow (input counted by the backend may pass the bound).
+        // The input's bound is what the price was quoted for: more input tokens would take the firm price for tokens never sent.
+        if (r.TokensIn > job.InputTokenBound)
+        {
+            return $"the receipt counts {r.TokensIn} input tokens, over the job's inputTokenBound {job.InputTokenBound}";
+        }
+        // Metered at the quoted prices; never more than the escrow.
         var metered = Pricing.Cost(r.TokensIn, r.TokensOut, new Amount((ulong)job.PriceIn), new Amount((ulong)job.PriceOut));
         if (r.Amount.Units > (ulong)job.Amount)
         {
@@ -328,7 +406,7 @@ internal static class JobsApi
         {
             return Problems.Of(MarketErrors.WrongState, $"job '{id}' is {job.State}");
         }
-        events.State(id, JobStates.Failed, text);
+        events.State(id, job.Provider, JobStates.Failed, text);
         return TypedResults.Ok(new { jobId = id, state = JobStates.Failed });
     }
 }

@@ -31,7 +31,8 @@ internal static class ProvidersApi
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow };
 
-    private static async Task<IResult> Register(HttpContext http, CoordinatorDb db, MarketBook book, MarketClock clock, CoordinatorOptions options)
+    private static async Task<IResult> Register(HttpContext http, CoordinatorDb db, MarketBook book, MarketClock clock, CoordinatorOptions options,
+        ProviderRecordCache records)
     {
         var signed = SignedRequests.Of(http);
         RegisterRequest? req;
@@ -96,7 +97,7 @@ internal static class ProvidersApi
         })];
         await db.SaveChangesAsync(http.RequestAborted);
         book.Invalidate();
-        return TypedResults.Ok(await Describe(db, provider.Address, clock, http.RequestAborted));
+        return TypedResults.Ok(await Describe(db, records, provider.Address, clock, http.RequestAborted));
     }
 
     /// <summary>A free-text label, trimmed and cut to the column's length.</summary>
@@ -158,13 +159,13 @@ internal static class ProvidersApi
         return updated == 0 ? Problems.Of(MarketErrors.UnknownProvider, $"{address} is not registered") : TypedResults.NoContent();
     }
 
-    private static async Task<IResult> Get(string address, CoordinatorDb db, MarketClock clock, CancellationToken ct)
+    private static async Task<IResult> Get(string address, CoordinatorDb db, ProviderRecordCache records, MarketClock clock, CancellationToken ct)
     {
         if (!Address.TryParse(address, out _, out var why))
         {
             return Problems.Of(MarketErrors.InvalidAddress, why);
         }
-        var d = await Describe(db, address, clock, ct);
+        var d = await Describe(db, records, address, clock, ct);
         return d is null ? Problems.Of(MarketErrors.UnknownProvider, $"{address} is not registered") : TypedResults.Ok(d);
     }
 
@@ -173,7 +174,7 @@ internal static class ProvidersApi
     public sealed record ProviderDto(string Address, string Status, string Region, string Gpu, int Concurrency, int Running, long LastHeartbeat,
         IReadOnlyList<OfferDto> Offers, ProviderRecord Record);
 
-    private static async Task<ProviderDto?> Describe(CoordinatorDb db, string address, MarketClock clock, CancellationToken ct)
+    private static async Task<ProviderDto?> Describe(CoordinatorDb db, ProviderRecordCache records, string address, MarketClock clock, CancellationToken ct)
     {
         var p = await db.Providers.AsNoTracking().Include(x => x.Offers).FirstOrDefaultAsync(x => x.Address == address, ct);
         if (p is null)
@@ -183,7 +184,7 @@ internal static class ProvidersApi
         var running = await db.Jobs.CountAsync(j => j.Provider == address && (j.State == JobStates.Dispatched || j.State == JobStates.Running), ct);
         return new ProviderDto(p.Address, p.Status, p.Region, p.Gpu, p.Concurrency, running, p.LastHeartbeat,
             [.. p.Offers.Where(o => o.ExpiresAt > clock.NowMs).Select(o => new OfferDto(o.Model, o.ModelDigest, new Amount((ulong)o.PriceIn), new Amount((ulong)o.PriceOut), o.ExpiresAt))],
-            await ProviderRecords.ForAsync(db, address, ct));
+            await records.GetAsync(address, ct));
     }
 
     public sealed record CatalogProvider(string Address, string Digest, Amount PriceIn, Amount PriceOut, int FreeCapacity, string Region, string Gpu);

@@ -30,6 +30,13 @@ public sealed class MarketClient : IDisposable
         return await Reply.FromAsync(response);
     }
 
+    /// <summary>A GET signed by this client (an empty body).</summary>
+    public async Task<Reply> GetAsync(string path)
+    {
+        using var response = await Http.GetAsync(new Uri(path, UriKind.Relative));
+        return await Reply.FromAsync(response);
+    }
+
     public static string JobBody(string model, string prompt, int maxTokens = 16, ulong maxPrice = 10_000_000_000, string? idempotencyKey = null) =>
         JsonSerializer.Serialize(new { model, prompt, maxTokens, maxPrice = ChainNode.Str(maxPrice), idempotencyKey = idempotencyKey ?? Guid.NewGuid().ToString("N") }, Json);
 

@@ -20,10 +20,18 @@ public sealed class SseStream : IAsyncDisposable
     }
 
     /// <summary>Opens the stream and returns once its first event (the current state) is in, so later events reach it.</summary>
-    public static async Task<SseStream> OpenAsync(HttpClient http, string jobId)
+    /// <remarks>The stream is for the job's client or provider: <paramref name="http"/> signs (a <see cref="MarketClient"/>'s), or <paramref name="pathAndQuery"/> carries the signature.</remarks>
+    public static Task<SseStream> OpenAsync(HttpClient http, string jobId) => OpenPathAsync(http, $"/v1/jobs/{jobId}/events");
+
+    public static async Task<SseStream> OpenPathAsync(HttpClient http, string pathAndQuery)
     {
-        var response = await http.GetAsync(new Uri($"/v1/jobs/{jobId}/events", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
-        response.EnsureSuccessStatusCode();
+        var response = await http.GetAsync(new Uri(pathAndQuery, UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
+        if (!response.IsSuccessStatusCode)
+        {
+            var text = await response.Content.ReadAsStringAsync();
+            response.Dispose();
+            Assert.Fail($"the event stream answered {(int)response.StatusCode}: {text}");
+        }
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
         var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
         var stream = new SseStream(response, reader);

@@ -78,7 +78,7 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
         var lockBody = MarketClient.LockBody(job);
         Assert.Equal((id, provider.Address, price, job.GetProperty("expiresAt").GetInt64()), (lockBody.JobId, lockBody.Provider, lockBody.Amount, lockBody.ExpiresAt));
 
-        await using var events = await SseStream.OpenAsync(market.Http, id);
+        await using var events = await SseStream.OpenAsync(client.Http, id);
         await client.LockAsync(market.Node, job);
 
         var offer = await provider.NextJobAsync();
@@ -124,7 +124,7 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
         var onChain = await market.Node.Client.EscrowAsync(id);
         Assert.Equal(("settled", amount, receipt.Hash), (onChain!.Status, onChain.Paid, onChain.Receipt!.Value));
 
-        var result = (await market.GetAsync($"/v1/jobs/{id}/result")).Expect(HttpStatusCode.OK);
+        var result = (await client.GetAsync($"/v1/jobs/{id}/result")).Expect(HttpStatusCode.OK);
         Assert.Equal(output, result.GetProperty("output").GetString());
         Assert.True(UsageReceipt.TryParse(result.GetProperty("receipt"), out var returned, out var why), why);
         Assert.True(returned.VerifySignature());
@@ -164,7 +164,7 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
         await MarketFixture.Eventually(async () => (await market.JobAsync(id)).TryGetProperty("charged", out _), "the settlement", () => string.Join("; ", provider.Errors));
         var receipt = provider.Completed[id];
         Assert.Equal(receipt.Amount.Units, Units(await market.JobAsync(id), "charged"));
-        Assert.Equal("be brief count", (await market.GetAsync($"/v1/jobs/{id}/result")).Expect(HttpStatusCode.OK).GetProperty("output").GetString());
+        Assert.Equal("be brief count", (await client.GetAsync($"/v1/jobs/{id}/result")).Expect(HttpStatusCode.OK).GetProperty("output").GetString());
         Assert.Equal(receipt.Amount.Units - Fee, await market.Node.BalanceAsync(provider.Address));
         Assert.Equal(Funded - receipt.Amount.Units - Fee, await market.Node.BalanceAsync(client.Address));
         Assert.Empty(provider.Errors);
@@ -302,16 +302,16 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
             State = JobStates.AwaitingPayment, CreatedAt = market.Time.NowMs, PaymentDeadline = market.Time.NowMs + 60_000,
         };
         var taken = "job-" + Guid.NewGuid().ToString("N");
-        Assert.True(await writer.InsertAsync(Job(taken, "first"), CancellationToken.None));
+        Assert.True(await writer.TryInsert(Job(taken, "first"), CancellationToken.None)!);
 
         // Queued together: the one whose id is taken (a primary-key conflict, which ON CONFLICT on the key does not
         // cover) fails; the others are written, whether they shared its batch or not; and the writer still writes after.
-        var dup = writer.InsertAsync(Job(taken, "second"), CancellationToken.None);
-        var fresh = Enumerable.Range(0, 10).Select(i => writer.InsertAsync(Job("job-" + Guid.NewGuid().ToString("N"), $"fresh-{i}"), CancellationToken.None)).ToArray();
+        var dup = writer.TryInsert(Job(taken, "second"), CancellationToken.None)!;
+        var fresh = Enumerable.Range(0, 10).Select(i => writer.TryInsert(Job("job-" + Guid.NewGuid().ToString("N"), $"fresh-{i}"), CancellationToken.None)!).ToArray();
         await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => dup);
         Assert.All(await Task.WhenAll(fresh), Assert.True);
-        Assert.True(await writer.InsertAsync(Job("job-" + Guid.NewGuid().ToString("N"), "after"), CancellationToken.None));
-        Assert.False(await writer.InsertAsync(Job("job-" + Guid.NewGuid().ToString("N"), "after"), CancellationToken.None), "a taken key is not inserted");
+        Assert.True(await writer.TryInsert(Job("job-" + Guid.NewGuid().ToString("N"), "after"), CancellationToken.None)!);
+        Assert.False(await writer.TryInsert(Job("job-" + Guid.NewGuid().ToString("N"), "after"), CancellationToken.None)!, "a taken key is not inserted");
         Assert.Equal(12, await market.DbAsync(db => db.Jobs.CountAsync(j => j.Client == client)));
     }
 
@@ -368,7 +368,7 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
         var expired = await market.WaitForStateAsync(Id(job), JobStates.Expired);
         Assert.Equal("unfunded", expired.GetProperty("failureCode").GetString());
         Assert.Empty(provider.Received);
-        (await market.GetAsync($"/v1/jobs/{Id(job)}/result")).ExpectProblem(HttpStatusCode.Conflict, "not_ready");
+        (await client.GetAsync($"/v1/jobs/{Id(job)}/result")).ExpectProblem(HttpStatusCode.Conflict, "not_ready");
     }
 
     [Fact]
@@ -416,8 +416,9 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
         market.Time.Advance(TimeSpan.FromSeconds(market.Options.AcceptTimeoutSeconds + 1));
         var failed = await market.WaitForStateAsync(Id(job), JobStates.Failed);
         Assert.Equal("accept_timeout", failed.GetProperty("failureCode").GetString());
+        // The timeout sends the provider out of matching for a cool-down (docs/coordinator.md); the clock is moved past it.
         // The moved clock also outran the provider's heartbeats (it was marked offline in that same sweep): it speaks up again.
-        (await provider.HeartbeatAsync()).Expect(HttpStatusCode.OK);
+        await PastCooldownAsync(provider);
 
         // Accepting late changes nothing.
         await provider.AcceptAsync(Id(job));
@@ -505,6 +506,7 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
         var (failedJob, _) = await RunningAsync(client, provider, model);
         (await provider.PostFailureAsync(Id(failedJob), "the GPU fell over")).Expect(HttpStatusCode.OK);
         await SettleAsync(Id(failedJob), new Amount(1), receipt.Hash);
+        await PastCooldownAsync(provider);
         // And one done right: settled for exactly what its receipt says.
         await CompleteAndSettleAsync((metered, _) => metered);
 
@@ -582,6 +584,14 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
         Assert.Equal("escrow_mismatch", failed.GetProperty("failureCode").GetString());
         Assert.Contains("less than the price", failed.GetProperty("failureReason").GetString(), StringComparison.Ordinal);
         Assert.False(provider.Received.ContainsKey(Id(job)));
+    }
+
+    /// <summary>Moves the market's clock past a provider's first cool-down (a failure or timeout just happened), and heartbeats it back online.</summary>
+    private async Task PastCooldownAsync(FakeProvider provider)
+    {
+        market.Time.Advance(TimeSpan.FromSeconds(market.Options.CooldownSeconds + 1));
+        await MarketFixture.Eventually(async () => (await provider.HeartbeatAsync()).Status == HttpStatusCode.OK
+            && (await market.GetAsync($"/v1/providers/{provider.Address}")).Json.GetProperty("status").GetString() == "online", "the provider back online");
     }
 
     /// <summary>A second job for the same provider, funded: once it is dispatched (or running), everything before it on the chain and the connection was handled.</summary>
@@ -695,18 +705,21 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
         var forged = provider.SignReceipt(offer, tokensIn, tokensOut, amount, output) with { Signature = other.Key.Sign(provider.SignReceipt(offer, tokensIn, tokensOut, amount, output).SigningBytes()) };
         (await provider.PostResultAsync(id, output, forged)).ExpectProblem(HttpStatusCode.UnprocessableEntity, "invalid_receipt");
         Assert.Equal(before, (await market.JobAsync(id)).ToString());
-        (await market.GetAsync($"/v1/jobs/{id}/result")).ExpectProblem(HttpStatusCode.Conflict, "not_ready");
+        (await client.GetAsync($"/v1/jobs/{id}/result")).ExpectProblem(HttpStatusCode.Conflict, "not_ready");
 
         // Tokens another provider streams into this job reach none of its listeners (its own job's accept, after it on its connection, shows it was handled).
-        await using var events = await SseStream.OpenAsync(market.Http, id);
+        await using var events = await SseStream.OpenAsync(client.Http, id);
         await other.TokenAsync(id, "injected");
         await RunningAsync(client, other, otherModel);
         Assert.DoesNotContain("injected", events.Text, StringComparison.Ordinal);
 
-        // The true result is taken, once.
+        // The true result is taken, once: the same result again is acknowledged alike (the provider retries until it is), another is refused.
         var receipt = provider.SignReceipt(offer, tokensIn, tokensOut, amount, output);
-        (await provider.PostResultAsync(id, output, receipt)).Expect(HttpStatusCode.OK);
-        (await provider.PostResultAsync(id, output, provider.SignReceipt(offer, tokensIn, tokensOut, amount, output))).ExpectProblem(HttpStatusCode.Conflict, "wrong_state");
+        var first = (await provider.PostResultAsync(id, output, receipt)).Expect(HttpStatusCode.OK);
+        Assert.Equal(first.ToString(), (await provider.PostResultAsync(id, output, receipt)).Expect(HttpStatusCode.OK).ToString());
+        var fewer = Pricing.Cost(tokensIn, tokensOut - 1, Amount.Parse(offer.GetProperty("priceIn").GetString()!), Amount.Parse(offer.GetProperty("priceOut").GetString()!))!.Value;
+        var shorter = string.Concat(tokens.SkipLast(1));
+        (await provider.PostResultAsync(id, shorter, provider.SignReceipt(offer, tokensIn, tokensOut - 1, fewer, shorter))).ExpectProblem(HttpStatusCode.Conflict, "already_completed");
         await events.ReadToEndAsync();
         Assert.DoesNotContain("injected", events.Text, StringComparison.Ordinal);
         Assert.Equal(JobStates.Completed, (await market.JobAsync(id)).GetProperty("state").GetString());

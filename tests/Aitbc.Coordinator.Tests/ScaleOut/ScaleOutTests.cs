@@ -42,7 +42,7 @@ public sealed class ScaleOutTests(ITestOutputHelper output)
         string[] Flags(string instance) =>
         [
             "--database", "postgres", "--connection-string", connectionString, "--node", node.RpcUri.ToString(), "--instance", instance,
-            "--accept-timeout", "300", "--rate-limit", "100000",
+            "--accept-timeout", "300", "--rate-limit", "100000", "--rate-limit-per-ip", "1000000",
         ];
         // The first one creates the schema; the second finds it there.
         await using var a = await CoordinatorProcess.StartAsync(Flags("a"));

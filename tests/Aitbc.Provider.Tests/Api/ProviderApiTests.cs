@@ -36,7 +36,10 @@ public sealed class ProviderApiTests(MarketFixture fixture) : IClassFixture<Mark
         var jobId = job.GetProperty("id").GetString()!;
         await client.LockAsync(job);
         await Market.WaitForStateAsync(jobId, "completed");
-        var result = await GetAsync(Market.Coordinator.Uri, $"/v1/jobs/{jobId}/result");
+        // Reading the output takes a request signed by the job's client (or its provider).
+        using var signed = new HttpClient(new Aitbc.Node.Client.SigningHandler(client.Key)) { BaseAddress = Market.Coordinator.Uri };
+        using var resultResponse = await signed.GetAsync(new Uri($"/v1/jobs/{jobId}/result", UriKind.Relative));
+        var result = await MarketClient.ReadAsync(resultResponse, HttpStatusCode.OK);
         Assert.Equal("gamma beta alpha", result.GetProperty("output").GetString());
         Assert.Equal(DevEchoBackend.Digest, result.GetProperty("receipt").GetProperty("modelDigest").GetString());
         Assert.Equal("settled", (await Market.Chain.EscrowAsync(jobId))!.Status);

@@ -43,7 +43,7 @@ public sealed class FailureTests(MarketFixture fixture) : IClassFixture<MarketFi
         }
         Assert.Equal(ClientFunds.Units - TestChain.Fee.Units, (await Market.Chain.BalanceAsync(client.Address)).Units);
         Assert.Equal(ProviderFunds.Units - TestChain.Fee.Units, (await Market.Chain.BalanceAsync(providerKey.Address)).Units);
-        using var http = new HttpClient { BaseAddress = Market.Coordinator.Uri };
+        using var http = new HttpClient(new Aitbc.Node.Client.SigningHandler(client.Key)) { BaseAddress = Market.Coordinator.Uri };
         using var result = await http.GetAsync(new Uri($"/v1/jobs/{jobId}/result", UriKind.Relative));
         Assert.NotEqual(HttpStatusCode.OK, result.StatusCode);
     }

@@ -38,7 +38,7 @@ public sealed class PaidJobTests(MarketFixture fixture) : IClassFixture<MarketFi
         Assert.Equal(64, asked.Json.GetProperty("options").GetProperty("num_predict").GetInt32());
         Assert.Equal(messages.Select(m => m.Item2), asked.Json.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("content").GetString()));
         var (tokens, promptTokens, _) = OllamaStandIn.Chat(messages, 64);
-        var (output, receipt) = await ResultAsync(jobId);
+        var (output, receipt) = await ResultAsync(client, jobId);
         Assert.Equal(string.Concat(tokens), output);
 
         // The receipt: signed by the provider, for this job, model and digest, tokens as Ollama counted them, metered at the quoted prices.
@@ -100,9 +100,10 @@ public sealed class PaidJobTests(MarketFixture fixture) : IClassFixture<MarketFi
         Assert.Equal(ClientFunds.Units - TestChain.Fee.Units - receipt.Amount.Units, (await Market.Chain.BalanceAsync(client.Address)).Units);
     }
 
-    private async Task<(string Output, UsageReceipt Receipt)> ResultAsync(string jobId)
+    private async Task<(string Output, UsageReceipt Receipt)> ResultAsync(MarketClient client, string jobId)
     {
-        using var http = new HttpClient { BaseAddress = Market.Coordinator.Uri };
+        // Signed by the job's client: only it and the provider may read the output.
+        using var http = new HttpClient(new Aitbc.Node.Client.SigningHandler(client.Key)) { BaseAddress = Market.Coordinator.Uri };
         using var response = await http.GetAsync(new Uri($"/v1/jobs/{jobId}/result", UriKind.Relative));
         var result = await MarketClient.ReadAsync(response, HttpStatusCode.OK);
         Assert.True(UsageReceipt.TryParse(result.GetProperty("receipt"), out var receipt, out var why), why);
