@@ -54,7 +54,7 @@ internal sealed class CoordinatorBenchmark(BenchOptions options, TextWriter prog
                 [.. payers.Select(c => new GenesisAllocation(c.Address, Amount.FromAit(1_000_000)))],
                 new ChainParameters { MinFee = new Amount(1_000), MinBlockIntervalMs = options.BlockMs, EmptyBlockIntervalMs = 3_600_000 });
             progress.WriteLine($"Starting a node (blocks at most every {options.BlockMs} ms); load average {loadAtStart}…");
-            await using var node = await NodeServer.StartAsync(new NodeOptions { DataDir = Path.Combine(dir, "node"), RpcPort = 0, CommitWaitSeconds = 60 },
+            await using var node = await NodeServer.StartAsync(new NodeOptions { DataDir = Path.Combine(dir, "node"), RpcPort = 0, CommitWaitSeconds = 60, SignaturesPerSecondPerIp = 1_000_000, SignatureBurstPerIp = 1_000_000 },
                 genesis, validator, null, logging: Quiet, ct: ct);
             using var nodeHttp = new HttpClient { BaseAddress = node.RpcUri, Timeout = TimeSpan.FromMinutes(1) };
             var nodeClient = new NodeClient(nodeHttp);

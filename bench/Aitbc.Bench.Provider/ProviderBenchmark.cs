@@ -64,7 +64,7 @@ internal sealed class ProviderBenchmark(BenchOptions options, TextWriter progres
                 [.. clients.Select(c => new GenesisAllocation(c.Address, perClient))],
                 new ChainParameters { MinFee = Fee, MinBlockIntervalMs = options.BlockMs, EmptyBlockIntervalMs = 3_600_000 });
             progress.WriteLine($"Starting a node (blocks at most every {options.BlockMs} ms), a coordinator and the provider daemon with {DevEchoBackend.ModelName}…");
-            await using var node = await NodeServer.StartAsync(new NodeOptions { DataDir = Path.Combine(dir, "node"), RpcPort = 0, CommitWaitSeconds = 60 },
+            await using var node = await NodeServer.StartAsync(new NodeOptions { DataDir = Path.Combine(dir, "node"), RpcPort = 0, CommitWaitSeconds = 60, SignaturesPerSecondPerIp = 1_000_000, SignatureBurstPerIp = 1_000_000 },
                 genesis, validator, null, logging: Quiet, ct: ct);
             await using var coordinator = await CoordinatorServer.StartAsync(new CoordinatorOptions
             {

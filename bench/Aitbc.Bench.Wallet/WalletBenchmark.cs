@@ -113,7 +113,7 @@ internal sealed class WalletBenchmark(BenchOptions options, TextWriter log)
         var genesis = new Genesis(ChainId, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), [new GenesisValidator(validator.Address, 1, "v")],
             [new GenesisAllocation(faucet.Address, Amount.FromAit(1_000_000))], new ChainParameters { Faucet = faucet.Address, MinBlockIntervalMs = 20 });
         log.WriteLine("starting a node and a wallet daemon (default KDF cost) on loopback ...");
-        await using var node = await NodeServer.StartAsync(new NodeOptions { DataDir = Path.Combine(dir, "node"), RpcPort = 0, FaucetCooldownSeconds = 0 },
+        await using var node = await NodeServer.StartAsync(new NodeOptions { DataDir = Path.Combine(dir, "node"), RpcPort = 0, FaucetCooldownSeconds = 0, FaucetPerIpPerMinute = 100_000, FaucetPerSecond = 10_000 },
             genesis, validator, faucet, logging: _ => { }, ct: ct);
         var walletOptions = new WalletOptions { Keystore = Path.Combine(dir, "wallet", "keystore.db"), Port = 0, Node = node.RpcUri.ToString() };
         await using var daemon = await WalletServer.StartAsync(walletOptions, logging: _ => { }, ct);

@@ -48,7 +48,7 @@ public sealed class WalletHost : IAsyncLifetime
                 FaucetAmount = Amount.FromAit(1_000),
             });
         genesis.Validate();
-        var options = new NodeOptions { DataDir = _dir.Sub("node"), RpcPort = 0, FaucetCooldownSeconds = 0, CommitWaitSeconds = 20 };
+        var options = new NodeOptions { DataDir = _dir.Sub("node"), RpcPort = 0, FaucetCooldownSeconds = 0, FaucetPerIpPerMinute = 100_000, FaucetPerSecond = 10_000, CommitWaitSeconds = 20 };
         _node = await NodeServer.StartAsync(options, genesis, TestKeys.Validator, TestKeys.Faucet, logging: _ => { });
         _nodeHttp = new HttpClient { BaseAddress = _node.RpcUri, Timeout = TimeSpan.FromSeconds(60) };
         _daemon = await StartDaemonAsync();

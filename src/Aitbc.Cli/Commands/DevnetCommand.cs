@@ -67,7 +67,7 @@ internal static class DevnetCommand
             }, logging: Quiet, ct: ct);
             err.MarkupLine($"  coordinator  {coordinator.Uri}");
             using var providerKey = Ed25519Key.Generate();
-            var providerOptions = new ProviderOptions { Port = 0, Coordinator = coordinator.Uri.ToString(), Node = node.RpcUri.ToString(), Backend = "dev-echo" };
+            var providerOptions = new ProviderOptions { Port = 0, Coordinator = coordinator.Uri.ToString(), Node = node.RpcUri.ToString(), Backend = "dev-echo", DataDir = Path.Combine(dir, "provider") };
             await using var provider = await ProviderServer.StartAsync(providerOptions, providerKey, new DevEchoBackend(), logging: Quiet, ct: ct);
             err.MarkupLine($"  provider     {provider.Uri} ({providerKey.Address}) serving [yellow]{DevEchoBackend.ModelName}[/] — a DEVELOPMENT model (deterministic echo, no inference)");
 

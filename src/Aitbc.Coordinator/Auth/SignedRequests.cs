@@ -96,16 +96,6 @@ public sealed class SignedRequests : IDisposable
         byte[] body = [];
         if (http.Request.ContentLength > 0 || http.Request.Headers.TransferEncoding.Count > 0)
         {
-            if (maxBody > MaxBody && http.Request.ContentLength is { } claimed)
-            {
-                if (claimed > maxBody)
-                {
-                    return Problems.Of(CommonErrors.PayloadTooLarge, $"the body may be at most {maxBody} bytes");
-                }
-                // A large limit (a result's): the buffer must not be sized on an unverified sender's word, so it grows with
-                // the bytes that arrive (the body is still framed by its Content-Length, which Kestrel has already read).
-                http.Request.ContentLength = null;
-            }
             var (read, error) = await RequestBody.ReadAsync(http.Request, maxBody, http.RequestAborted);
             if (error is not null)
             {

@@ -49,7 +49,7 @@ public sealed class ChainNode : IAsyncDisposable
                 FaucetAmount = Amount.FromAit(1_000),
             });
         genesis.Validate();
-        var options = new NodeOptions { DataDir = dataDir, RpcPort = 0, FaucetCooldownSeconds = 0, CommitWaitSeconds = 30 };
+        var options = new NodeOptions { DataDir = dataDir, RpcPort = 0, FaucetCooldownSeconds = 0, FaucetPerIpPerMinute = 100_000, FaucetPerSecond = 10_000, CommitWaitSeconds = 30 };
         return new ChainNode(await NodeServer.StartAsync(options, genesis, TestKeys.Validator, TestKeys.Faucet, logging: _ => { }));
     }
 

@@ -18,7 +18,7 @@ public sealed class SqliteSecurityTests(SqliteMarket market) : SecurityTests<Sql
 public sealed class PostgresSecurityTests(PostgresMarket market) : SecurityTests<PostgresMarket>(market);
 
 /// <summary>
-/// The attacks of issue 9 that the coordinator answers (docs/security-coordinator.md), each performed against a real
+/// The attacks that the coordinator answers (docs/security.md), each performed against a real
 /// coordinator on a real database following a real node: each is refused with its problem code, and nothing moved.
 /// </summary>
 public abstract class SecurityTests<TMarket>(TMarket market) : IClassFixture<TMarket>
@@ -491,7 +491,7 @@ public abstract class SecurityTests<TMarket>(TMarket market) : IClassFixture<TMa
     }
 }
 
-/// <summary>The chain follower's catch-up (issue 9, item 7), with a coordinator of its own (its own SQLite file, the real clock) on the fixture's node.</summary>
+/// <summary>The chain follower's catch-up (attack 7, docs/security.md), with a coordinator of its own (its own SQLite file, the real clock) on the fixture's node.</summary>
 public sealed class FollowerCatchUpTests(SqliteMarket market) : IClassFixture<SqliteMarket>
 {
     [Fact]

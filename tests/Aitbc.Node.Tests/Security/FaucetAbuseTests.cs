@@ -17,7 +17,7 @@ public sealed class StingyFaucetNode : TestNode
 }
 
 /// <summary>
-/// Issue 9, item 14: the faucet limited only each address, so one client could drain it with fresh addresses, and it
+/// Attack 14 (docs/security.md): the faucet limited only each address, so one client could drain it with fresh addresses, and it
 /// remembered every address it ever paid.
 /// </summary>
 public sealed class FaucetAbuseTests(StingyFaucetNode node) : IClassFixture<StingyFaucetNode>

@@ -30,7 +30,7 @@ public sealed class ShortGapNode : TestNode
 }
 
 /// <summary>
-/// Issue 9, item 2: faucet-funded addresses submitting nonces 1..N (never 0) used to fill the pool for ever, so that
+/// Attack 2 (docs/security.md): faucet-funded addresses submitting nonces 1..N (never 0) used to fill the pool for ever, so that
 /// every honest sender, providers' settles included, got 503 mempool_full.
 /// </summary>
 public sealed class MempoolFloodTests(FloodNode node) : IClassFixture<FloodNode>

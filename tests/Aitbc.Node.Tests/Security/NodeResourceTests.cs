@@ -35,7 +35,7 @@ public sealed class SlowSignatureNode : TestNode
 public sealed class AllocationCollection;
 
 /// <summary>
-/// Issue 9, item 11: a page of full blocks was built in one buffer, a request body was allocated at the length a
+/// Attack 11 (docs/security.md): a page of full blocks was built in one buffer, a request body was allocated at the length a
 /// client claimed, and anyone could have 10,000 signatures checked per request as often as they liked.
 /// </summary>
 public sealed class BlockPageTests(SmallPageNode node) : IClassFixture<SmallPageNode>

@@ -18,7 +18,7 @@ public sealed class WsCapNode : TestNode
 }
 
 /// <summary>
-/// Issue 9, item 3: connections were unauthenticated and unlimited, and each subscription copied the whole set of
+/// Attack 3 (docs/security.md): connections were unauthenticated and unlimited, and each subscription copied the whole set of
 /// subscribers; the fan-out ran on the consensus thread. Now one network holds a bounded number of connections,
 /// each a bounded number of subscriptions, and what is over is refused with a reason while the rest keeps working.
 /// (That thousands of idle subscribers do not slow block production is a figure of the node bench:

@@ -46,7 +46,7 @@ public sealed class TestChain : IAsyncDisposable
                 Faucet = TestKeys.Faucet.Address,
                 FaucetAmount = Amount.FromAit(1_000),
             });
-        var options = new NodeOptions { DataDir = dataDir, RpcPort = 0, FaucetCooldownSeconds = 0, CommitWaitSeconds = 30 };
+        var options = new NodeOptions { DataDir = dataDir, RpcPort = 0, FaucetCooldownSeconds = 0, FaucetPerIpPerMinute = 100_000, FaucetPerSecond = 10_000, CommitWaitSeconds = 30 };
         return new TestChain(await NodeServer.StartAsync(options, genesis, TestKeys.Validator, TestKeys.Faucet, logging: logs.AddTo));
     }
 

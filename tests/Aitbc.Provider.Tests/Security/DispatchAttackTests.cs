@@ -5,7 +5,7 @@ using Aitbc.Provider.Tests.Infrastructure;
 namespace Aitbc.Provider.Tests.Security;
 
 /// <summary>
-/// Issue 9, items 4 and 5: the coordinator (or whoever holds the provider's dispatch connection) writes
+/// Attacks 4 and 5 (docs/security.md): the coordinator (or whoever holds the provider's dispatch connection) writes
 /// the job messages, so nothing in them may decide what the provider is paid or what it refunds. The
 /// coordinator here is <see cref="HostileCoordinator"/>, forging messages; node, chain and provider are real.
 /// </summary>

@@ -2,7 +2,7 @@ using Aitbc.Provider.Tests.Infrastructure;
 
 namespace Aitbc.Provider.Tests.Security;
 
-/// <summary>Issue 9, item 13: a backend that counts more input tokens than the input can hold does not make the client pay for them.</summary>
+/// <summary>Attack 13 (docs/security.md): a backend that counts more input tokens than the input can hold does not make the client pay for them.</summary>
 public sealed class ReceiptBoundTests(MarketFixture fixture) : IClassFixture<MarketFixture>
 {
     private static readonly Amount ClientFunds = Amount.FromAit(1);

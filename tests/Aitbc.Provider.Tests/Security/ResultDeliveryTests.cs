@@ -4,7 +4,7 @@ using Aitbc.Provider.Tests.Infrastructure;
 namespace Aitbc.Provider.Tests.Security;
 
 /// <summary>
-/// Issue 9, item 10: a paid result must reach the coordinator. It is kept on the provider's disk
+/// Attack 10 (docs/security.md): a paid result must reach the coordinator. It is kept on the provider's disk
 /// (0600 in a 0700 folder) from before the settle until the coordinator acknowledges it, retried
 /// with backoff while the coordinator is away, and delivered again after a provider restart.
 /// </summary>

@@ -4,7 +4,7 @@ using Aitbc.Provider.Tests.Infrastructure;
 namespace Aitbc.Provider.Tests.Security;
 
 /// <summary>
-/// Issue 9, item 16 (the provider's part): its secrets come from files or the environment, never
+/// Attack 16, the provider's part (docs/security.md): its secrets come from files or the environment, never
 /// from a flag (where every local user reads them in the process list), and what it creates is 0700/0600.
 /// </summary>
 public sealed class SecretsTests(MarketFixture fixture) : IClassFixture<MarketFixture>

@@ -6,7 +6,7 @@ using Aitbc.Wallet.Policy;
 namespace Aitbc.Wallet.Tests.Security;
 
 /// <summary>
-/// Issue 9 item 17: the audit chain was plain SHA-256, so whoever could write the keystore file could rewrite an entry
+/// Attack 17 (docs/security.md): the audit chain was plain SHA-256, so whoever could write the keystore file could rewrite an entry
 /// (lower a spent amount, turn a refusal into nothing) and recompute every hash after it. Each entry now carries a
 /// MAC of its hash under its wallet's audit key, derived from the seed; verify checks the MACs of unlocked wallets.
 /// </summary>

@@ -3,7 +3,7 @@ using System.Net;
 namespace Aitbc.Wallet.Tests.Security;
 
 /// <summary>
-/// Issue 9 item 16: the keystore was chmod'ed 0600 only after SQLite had created it and its <c>-wal</c>/<c>-shm</c> files
+/// Attack 16 (docs/security.md): the keystore was chmod'ed 0600 only after SQLite had created it and its <c>-wal</c>/<c>-shm</c> files
 /// with the process's umask (0644 under the usual 022), and the folder was created 0755. Now the folder is created
 /// 0700 and the file 0600 before SQLite opens it (SQLite gives its companions the database file's mode).
 /// The test process runs with the usual umask, so a file created without an explicit mode would show here.

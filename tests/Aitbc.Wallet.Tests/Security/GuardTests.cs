@@ -6,7 +6,7 @@ using System.Text.RegularExpressions;
 namespace Aitbc.Wallet.Tests.Security;
 
 /// <summary>
-/// Issue 9 item 1: the token was checked by a case-sensitive path prefix, so <c>GET /V1/wallets</c> answered 200 with
+/// Attack 1 (docs/security.md): the token was checked by a case-sensitive path prefix, so <c>GET /V1/wallets</c> answered 200 with
 /// no token. Now one guard on the <c>/v1</c> route group checks the Host, the token and the content type of every
 /// endpoint there. Each attack runs against a real daemon with an unlocked, funded wallet; nothing may be signed,
 /// sent or exported.

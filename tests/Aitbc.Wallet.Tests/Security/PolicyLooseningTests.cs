@@ -4,7 +4,7 @@ using Aitbc.Wallet.Policy;
 namespace Aitbc.Wallet.Tests.Security;
 
 /// <summary>
-/// Issue 9 item 12: strictness compared the raw lists, so a missing providers' list read as "any provider" although the
+/// Attack 12 (docs/security.md): strictness compared the raw lists, so a missing providers' list read as "any provider" although the
 /// recipients' list then limits locks: adding a providers' list widened the locks allowed, with no password.
 /// Now the effective lists (what each policy lets each kind of transaction pay) are compared.
 /// </summary>

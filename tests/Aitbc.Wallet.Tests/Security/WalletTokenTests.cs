@@ -5,7 +5,7 @@ using System.Text;
 namespace Aitbc.Wallet.Tests.Security;
 
 /// <summary>
-/// Issue 9 item 15: one cookie opened every wallet. A wallet token (created with the wallet's password) can use only
+/// Attack 15 (docs/security.md): one cookie opened every wallet. A wallet token (created with the wallet's password) can use only
 /// its wallet's signing endpoints, within the wallet's policy, and none of the daemon's administration.
 /// </summary>
 public sealed class WalletTokenTests(WalletHost host) : IClassFixture<WalletHost>
