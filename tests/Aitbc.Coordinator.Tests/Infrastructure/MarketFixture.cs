@@ -129,6 +129,30 @@ public abstract class MarketFixture : IAsyncLifetime
 
     public async Task<JsonElement> JobAsync(string id) => (await GetAsync($"/v1/jobs/{id}")).Expect(HttpStatusCode.OK);
 
+    /// <summary>A job's id, as the coordinator's answers carry it.</summary>
+    public static string Id(JsonElement job) => job.GetProperty("id").GetString()!;
+
+    /// <summary>Submits, locks the quoted escrow, and waits for the job to reach <paramref name="provider"/>; answers the job and the offer it got.</summary>
+    public async Task<(JsonElement Job, JsonElement Offer)> DispatchedAsync(MarketClient client, FakeProvider provider, string model, string prompt)
+    {
+        var job = await client.SubmitCreatedAsync(model, prompt, maxTokens: 8);
+        Assert.Equal(provider.Address.ToString(), job.GetProperty("provider").GetString());
+        await client.LockAsync(Node, job);
+        var offer = await provider.NextJobAsync();
+        Assert.Equal(Id(job), Id(offer));
+        await WaitForStateAsync(Id(job), JobStates.Dispatched);
+        return (job, offer);
+    }
+
+    /// <summary>As <see cref="DispatchedAsync"/>, then accepted by the provider: the job is running.</summary>
+    public async Task<(JsonElement Job, JsonElement Offer)> RunningAsync(MarketClient client, FakeProvider provider, string model, string prompt)
+    {
+        var (job, offer) = await DispatchedAsync(client, provider, model, prompt);
+        await provider.AcceptAsync(Id(job));
+        await WaitForStateAsync(Id(job), JobStates.Running);
+        return (job, offer);
+    }
+
     /// <summary>Waits until the job is in <paramref name="state"/> (and fails at once if it lands in another final state).</summary>
     public async Task<JsonElement> WaitForStateAsync(string id, string state, FakeProvider? provider = null)
     {

@@ -32,27 +32,13 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
 
     private static ulong Units(JsonElement e, string name) => ulong.Parse(e.GetProperty(name).GetString()!, CultureInfo.InvariantCulture);
 
-    private static string Id(JsonElement job) => job.GetProperty("id").GetString()!;
+    private static string Id(JsonElement job) => MarketFixture.Id(job);
 
-    /// <summary>Submits, locks the quoted escrow, and waits for the job to reach the held provider; answers the job and the offer it got.</summary>
-    private async Task<(JsonElement Job, JsonElement Offer)> DispatchedAsync(MarketClient client, FakeProvider provider, string model)
-    {
-        var job = await client.SubmitCreatedAsync(model, Prompt, maxTokens: 8);
-        Assert.Equal(provider.Address.ToString(), job.GetProperty("provider").GetString());
-        await client.LockAsync(market.Node, job);
-        var offer = await provider.NextJobAsync();
-        Assert.Equal(Id(job), Id(offer));
-        await market.WaitForStateAsync(Id(job), JobStates.Dispatched);
-        return (job, offer);
-    }
+    private Task<(JsonElement Job, JsonElement Offer)> DispatchedAsync(MarketClient client, FakeProvider provider, string model) =>
+        market.DispatchedAsync(client, provider, model, Prompt);
 
-    private async Task<(JsonElement Job, JsonElement Offer)> RunningAsync(MarketClient client, FakeProvider provider, string model)
-    {
-        var (job, offer) = await DispatchedAsync(client, provider, model);
-        await provider.AcceptAsync(Id(job));
-        await market.WaitForStateAsync(Id(job), JobStates.Running);
-        return (job, offer);
-    }
+    private Task<(JsonElement Job, JsonElement Offer)> RunningAsync(MarketClient client, FakeProvider provider, string model) =>
+        market.RunningAsync(client, provider, model, Prompt);
 
     private async Task<int> JobsOfAsync(Address client) =>
         await market.DbAsync(db => db.Jobs.CountAsync(j => j.Client == client.ToString()));

@@ -28,20 +28,12 @@ public abstract class SecurityTests<TMarket>(TMarket market) : IClassFixture<TMa
     private const ulong Funded = 100 * Ait;
     private const string Prompt = "hello there market of gpus";
 
-    private static string Id(JsonElement job) => job.GetProperty("id").GetString()!;
+    private static string Id(JsonElement job) => MarketFixture.Id(job);
 
     private static string ProviderOf(JsonElement job) => job.GetProperty("provider").GetString()!;
 
-    private async Task<(JsonElement Job, JsonElement Offer)> RunningAsync(MarketClient client, FakeProvider provider, string model)
-    {
-        var job = await client.SubmitCreatedAsync(model, Prompt, maxTokens: 8);
-        Assert.Equal(provider.Address.ToString(), ProviderOf(job));
-        await client.LockAsync(market.Node, job);
-        var offer = await provider.NextJobAsync();
-        await provider.AcceptAsync(Id(job));
-        await market.WaitForStateAsync(Id(job), JobStates.Running);
-        return (job, offer);
-    }
+    private Task<(JsonElement Job, JsonElement Offer)> RunningAsync(MarketClient client, FakeProvider provider, string model) =>
+        market.RunningAsync(client, provider, model, Prompt);
 
     private Task<string> StateAsync(string id) => market.DbAsync(db => db.Jobs.Where(j => j.Id == id).Select(j => j.State).SingleAsync());
 
