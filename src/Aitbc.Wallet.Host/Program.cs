@@ -12,6 +12,7 @@ HostFlag[] flags =
     new("--kdf-passes", "Wallet:KdfPasses", "Argon2id passes for new keys (default 3)"),
     new("--kdf-memory", "Wallet:KdfMemoryKiB", "Argon2id memory in KiB for new keys (default 262144)"),
     new("--max-tokens", "Wallet:MaxTokensPerWallet", "the most wallet tokens one wallet may hold (default 64)"),
+    new("--max-refusals", "Wallet:MaxRefusalsPerMinute", "the most policy refusals one wallet writes to the audit log per minute (default 60)"),
 ];
 var (config, exit) = HostConfiguration.Build("aitbc-wallet", "the AITBC wallet daemon", flags, [], args);
 if (config is null)

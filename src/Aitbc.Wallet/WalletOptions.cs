@@ -36,5 +36,14 @@ public sealed class WalletOptions
     [Range(1, 10_000)]
     public int MaxTokensPerWallet { get; set; } = 64;
 
+    public const int DefaultMaxRefusalsPerMinute = 60;
+
+    /// <summary>
+    /// The most policy refusals one unlocked wallet writes to the audit log per minute (a bucket of this size, refilled over a
+    /// minute); past it a refused request is answered <c>429 too_many_refusals</c> and writes nothing. Signatures are not limited.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MaxRefusalsPerMinute { get; set; } = DefaultMaxRefusalsPerMinute;
+
     public string CookiePath => Cookie ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(Keystore))!, "wallet.cookie");
 }

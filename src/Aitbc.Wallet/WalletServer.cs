@@ -64,7 +64,7 @@ public sealed class WalletServer : IAsyncDisposable
         }
         var keystore = new WalletKeystore(options.Keystore, new KdfCost(options.KdfPasses, options.KdfMemoryKiB));
         var audit = new AuditLog(keystore, TimeProvider.System);
-        var signer = new WalletSigner(keystore, audit, node, chainId, TimeProvider.System);
+        var signer = new WalletSigner(keystore, audit, node, chainId, TimeProvider.System, options.MaxRefusalsPerMinute);
         var tokens = new WalletTokens(keystore, options.MaxTokensPerWallet);
         var ctx = new WalletContext(keystore, signer, audit, tokens, node, options);
         var cookie = new CookieAuth(options.CookiePath);
@@ -80,13 +80,23 @@ public sealed class WalletServer : IAsyncDisposable
         app.MapHealthChecks("/health/ready");
         app.MapOpenApi();
         app.MapGroup("/v1").AddEndpointFilter(guard).MapWalletsApi().MapSigningApi().MapTokensApi().MapAuditApi();
+        var started = false;
         try
         {
             await app.StartAsync(ct);
+            started = true;
             guard.Port = new Uri(app.Urls.First()).Port;
+            // Only now that the port is ours: a second daemon started by mistake fails to bind above and leaves the
+            // running daemon's cookie alone.
+            cookie.Write();
         }
         catch
         {
+            if (started)
+            {
+                await app.StopAsync(CancellationToken.None);
+            }
+            await app.DisposeAsync();
             cookie.Dispose();
             signer.Dispose();
             await audit.DisposeAsync();

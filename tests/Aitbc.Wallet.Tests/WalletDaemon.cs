@@ -32,21 +32,25 @@ public sealed class WalletDaemon : IAsyncDisposable
 
     public string KeystorePath { get; }
 
-    public static async Task<WalletDaemon> StartAsync(string dir, Uri node)
+    public static async Task<WalletDaemon> StartAsync(string dir, Uri node, Action<WalletOptions>? configure = null)
     {
-        var options = new WalletOptions
-        {
-            Keystore = Path.Combine(dir, "keystore.db"),
-            Port = 0,
-            Node = node.ToString(),
-            KdfPasses = 1,
-            KdfMemoryKiB = 8192,
-        };
+        var options = Options(dir, node);
+        configure?.Invoke(options);
         var server = await WalletServer.StartAsync(options, logging: _ => { });
         var http = new HttpClient { BaseAddress = server.Uri, Timeout = TimeSpan.FromSeconds(60) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", CookieAuth.Read(server.CookiePath));
         return new WalletDaemon(server, http, options.Keystore);
     }
+
+    /// <summary>The options the tests' daemons start with: a keystore in <paramref name="dir"/>, a free port, a cheap KDF.</summary>
+    public static WalletOptions Options(string dir, Uri node) => new()
+    {
+        Keystore = Path.Combine(dir, "keystore.db"),
+        Port = 0,
+        Node = node.ToString(),
+        KdfPasses = 1,
+        KdfMemoryKiB = 8192,
+    };
 
     public async ValueTask DisposeAsync()
     {

@@ -55,9 +55,9 @@ public sealed class WalletHost : IAsyncLifetime
     }
 
     /// <summary>Another daemon with a keystore of its own on the same node; stopped with the fixture.</summary>
-    public async Task<WalletDaemon> StartDaemonAsync()
+    public async Task<WalletDaemon> StartDaemonAsync(Action<WalletOptions>? configure = null)
     {
-        var daemon = await WalletDaemon.StartAsync(_dir.Sub($"wallet-{Interlocked.Increment(ref _next)}"), Node.RpcUri);
+        var daemon = await WalletDaemon.StartAsync(_dir.Sub($"wallet-{Interlocked.Increment(ref _next)}"), Node.RpcUri, configure);
         lock (_daemons)
         {
             _daemons.Add(daemon);

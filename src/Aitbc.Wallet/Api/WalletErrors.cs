@@ -35,14 +35,28 @@ internal static class WalletErrors
         new("token_scope", 403, "This wallet token may not call this endpoint or this wallet."),
         new("too_many_tokens", 409, "The wallet holds the most tokens it may."),
         new("token_not_found", 404, "No such token."),
+        new("too_many_refusals", 429, "The wallet's refusals are over their rate: wait before trying again."),
     }.ToDictionary(e => e.Code);
 
     public static ApiError Get(string code) => ByCode[code];
 
     public static IResult Of(KeystoreError e) => Problems.Of(ByCode[e.Code], e.Message);
 
-    public static IResult Of(SignError e) =>
-        Problems.Of(ByCode[e.Code], e.Message, e.NodeProblem is { } p ? new Dictionary<string, object?> { ["nodeCode"] = p.Code } : null);
+    public static IResult Of(SignError e)
+    {
+        var problem = Problems.Of(ByCode[e.Code], e.Message, e.NodeProblem is { } p ? new Dictionary<string, object?> { ["nodeCode"] = p.Code } : null);
+        return e.RetryAfterSeconds is { } seconds ? new WithRetryAfter(problem, seconds) : problem;
+    }
+
+    /// <summary>A problem answered with a <c>Retry-After</c> header.</summary>
+    private sealed class WithRetryAfter(IResult inner, int seconds) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return inner.ExecuteAsync(httpContext);
+        }
+    }
 
     public static IResult Of(string code, string message) => Problems.Of(ByCode[code], message);
 }

@@ -170,7 +170,7 @@ internal static class WalletsApi
         }
         // Loosening a policy needs the password: sent in a header, since the body is the policy itself.
         var password = request.Headers["AITBC-Wallet-Password"].FirstOrDefault();
-        var (record, error) = ctx.Signer.SetPolicy(name, policy, password);
+        var (record, error) = await ctx.Signer.SetPolicyAsync(name, policy, password);
         return record is null ? WalletErrors.Of(error!) : TypedResults.Ok(Dto(ctx, record));
     }
 

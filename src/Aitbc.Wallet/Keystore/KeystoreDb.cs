@@ -9,8 +9,12 @@ namespace Aitbc.Wallet.Keystore;
 /// </summary>
 internal static class KeystoreDb
 {
-    /// <summary>2: audit entries carry a MAC (<c>audit.mac</c>), wallets the first entry they vouch for (<c>wallets.audit_from</c>), and API tokens (<c>tokens</c>).</summary>
-    public const int SchemaVersion = 2;
+    /// <summary>
+    /// 2: audit entries carry a MAC (<c>audit.mac</c>), wallets the first entry they vouch for (<c>wallets.audit_from</c>), and API
+    /// tokens (<c>tokens</c>). 3: wallets carry their policy's version (<c>wallets.policy_version</c>), each change of it an audit
+    /// entry of type <c>policy</c> (found by the index <c>audit_policy</c>).
+    /// </summary>
+    public const int SchemaVersion = 3;
 
     public const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
@@ -98,7 +102,8 @@ internal static class KeystoreDb
                     policy TEXT NOT NULL,
                     policy_mac TEXT NOT NULL,
                     created_at INTEGER NOT NULL,
-                    audit_from INTEGER);
+                    audit_from INTEGER,
+                    policy_version INTEGER);
                 CREATE TABLE audit (
                     seq INTEGER PRIMARY KEY,
                     time INTEGER NOT NULL,
@@ -113,22 +118,27 @@ internal static class KeystoreDb
                     hash TEXT NOT NULL,
                     mac TEXT);
                 CREATE INDEX audit_address_time ON audit (address, time);
-                INSERT INTO meta (key, value) VALUES ('schema', '2');
-                """ + TokensTable;
+                INSERT INTO meta (key, value) VALUES ('schema', '3');
+                """ + TokensTable + PolicyIndex;
         }
         else if (version == "1")
         {
-            // Schema 1 to 2 in one transaction: old entries keep no MAC, and each wallet's boundary is set (and
+            // Schema 1 to 3 in one transaction: old entries keep no MAC, and each wallet's boundary is set (and
             // authenticated) when it is first opened with its password (WalletKeystore.Open).
             cmd.CommandText = """
                 ALTER TABLE audit ADD COLUMN mac TEXT;
                 ALTER TABLE wallets ADD COLUMN audit_from INTEGER;
-                UPDATE meta SET value = '2' WHERE key = 'schema';
-                """ + TokensTable;
+                UPDATE meta SET value = '3' WHERE key = 'schema';
+                """ + TokensTable + PolicyVersions;
+        }
+        else if (version == "2")
+        {
+            // Schema 2 to 3: the policies keep their v2 MAC (version null, read as 0) until they first change.
+            cmd.CommandText = "UPDATE meta SET value = '3' WHERE key = 'schema';" + PolicyVersions;
         }
         else if (version != SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture))
         {
-            throw new InvalidOperationException($"The keystore's schema is version {version}; this build reads versions 1 and {SchemaVersion}.");
+            throw new InvalidOperationException($"The keystore's schema is version {version}; this build reads versions 1 to {SchemaVersion}.");
         }
         else
         {
@@ -137,6 +147,17 @@ internal static class KeystoreDb
         cmd.ExecuteNonQuery();
         tx.Commit();
     }
+
+    /// <summary>The policy's version (null in a row of schema 2 whose policy has not changed since), and the index of the policy entries.</summary>
+    private const string PolicyVersions = """
+
+        ALTER TABLE wallets ADD COLUMN policy_version INTEGER;
+        """ + PolicyIndex;
+
+    private const string PolicyIndex = """
+
+        CREATE INDEX audit_policy ON audit (address, seq) WHERE type = 'policy';
+        """;
 
     private const string TokensTable = """
 

@@ -9,9 +9,12 @@ namespace Aitbc.Wallet.Keystore;
 /// <summary>
 /// A wallet as stored: its name, address, sealed seed and policy. The seed is never stored in the clear.
 /// <paramref name="AuditFrom"/> is the first audit sequence number from which every entry of this address carries
-/// its MAC (null: a wallet of keystore schema 1 not yet opened since); the policy MAC covers it.
+/// its MAC (null: a wallet of keystore schema 1 not yet opened since); <paramref name="PolicyVersion"/> is raised at every
+/// policy change, each recorded in the audit log (null: a row of schema 2 whose policy has not changed since, read as 0).
+/// The policy MAC covers both.
 /// </summary>
-public sealed record WalletRecord(string Name, SealedSeed Sealed, SpendingPolicy Policy, string PolicyMac, DateTimeOffset CreatedAt, long? AuditFrom)
+public sealed record WalletRecord(string Name, SealedSeed Sealed, SpendingPolicy Policy, string PolicyMac, DateTimeOffset CreatedAt, long? AuditFrom,
+    long? PolicyVersion = null)
 {
     public Address Address => Sealed.Address;
 }
@@ -116,15 +119,30 @@ public sealed class WalletKeystore
         return Insert(name, SealedSeed.Seal(seed, key.Address, password, Cost), seed);
     }
 
-    /// <summary>A new row with the unlimited policy; its audit MACs start after the last entry now in the log (older ones may be another key's).</summary>
+    /// <summary>
+    /// A new row with the unlimited policy; its audit MACs start after the last entry now in the log (older ones may be another
+    /// key's). Its policy version is that of the key's last policy entry in the log, if it was held before (deleted, imported
+    /// again), so that the row matches the log at unlock; 0 for a new key.
+    /// </summary>
     private (WalletRecord?, KeystoreError?) Insert(string name, SealedSeed sealedSeed, ReadOnlySpan<byte> seed)
     {
         var auditFrom = NextAuditSeq();
+        var version = LastPolicyVersionInLog(sealedSeed.Address) ?? 0;
         var policyKey = SpendingPolicy.KeyFromSeed(seed);
         var record = new WalletRecord(name, sealedSeed, SpendingPolicy.Unlimited,
-            SpendingPolicy.Unlimited.Mac(policyKey, sealedSeed.Address, auditFrom), DateTimeOffset.UtcNow, auditFrom);
+            SpendingPolicy.Unlimited.Mac(policyKey, sealedSeed.Address, auditFrom, version), DateTimeOffset.UtcNow, auditFrom, version);
         CryptographicOperations.ZeroMemory(policyKey);
         return Insert(record);
+    }
+
+    /// <summary>The version named by the address's last policy entry as the file has it (unchecked: the unlock checks it).</summary>
+    private long? LastPolicyVersionInLog(Address address)
+    {
+        using var c = Connect();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT reason FROM audit WHERE address = $address AND type = 'policy' ORDER BY seq DESC LIMIT 1";
+        cmd.Parameters.AddWithValue("$address", address.ToString());
+        return cmd.ExecuteScalar() is string reason ? Audit.AuditEntry.ParsePolicyVersion(reason) : null;
     }
 
     private long NextAuditSeq()
@@ -140,8 +158,8 @@ public sealed class WalletKeystore
         using var c = Connect();
         using var cmd = c.CreateCommand();
         cmd.CommandText = """
-            INSERT INTO wallets (name, address, kdf_passes, kdf_memory_kib, salt, nonce, ciphertext, policy, policy_mac, created_at, audit_from)
-            VALUES ($name, $address, $passes, $memory, $salt, $nonce, $ciphertext, $policy, $mac, $created, $auditFrom)
+            INSERT INTO wallets (name, address, kdf_passes, kdf_memory_kib, salt, nonce, ciphertext, policy, policy_mac, created_at, audit_from, policy_version)
+            VALUES ($name, $address, $passes, $memory, $salt, $nonce, $ciphertext, $policy, $mac, $created, $auditFrom, $version)
             """;
         cmd.Parameters.AddWithValue("$name", r.Name);
         cmd.Parameters.AddWithValue("$address", r.Address.ToString());
@@ -154,6 +172,7 @@ public sealed class WalletKeystore
         cmd.Parameters.AddWithValue("$mac", r.PolicyMac);
         cmd.Parameters.AddWithValue("$created", r.CreatedAt.ToUnixTimeMilliseconds());
         cmd.Parameters.AddWithValue("$auditFrom", (object?)r.AuditFrom ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$version", (object?)r.PolicyVersion ?? DBNull.Value);
         try
         {
             cmd.ExecuteNonQuery();
@@ -171,7 +190,7 @@ public sealed class WalletKeystore
     {
         using var c = Connect();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT name, address, kdf_passes, kdf_memory_kib, salt, nonce, ciphertext, policy, policy_mac, created_at, audit_from FROM wallets ORDER BY name";
+        cmd.CommandText = "SELECT name, address, kdf_passes, kdf_memory_kib, salt, nonce, ciphertext, policy, policy_mac, created_at, audit_from, policy_version FROM wallets ORDER BY name";
         using var r = cmd.ExecuteReader();
         var list = new List<WalletRecord>();
         while (r.Read())
@@ -185,7 +204,7 @@ public sealed class WalletKeystore
     {
         using var c = Connect();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT name, address, kdf_passes, kdf_memory_kib, salt, nonce, ciphertext, policy, policy_mac, created_at, audit_from FROM wallets WHERE name = $name";
+        cmd.CommandText = "SELECT name, address, kdf_passes, kdf_memory_kib, salt, nonce, ciphertext, policy, policy_mac, created_at, audit_from, policy_version FROM wallets WHERE name = $name";
         cmd.Parameters.AddWithValue("$name", name);
         using var r = cmd.ExecuteReader();
         return r.Read() ? Read(r) : null;
@@ -209,7 +228,7 @@ public sealed class WalletKeystore
         }
         var sealedSeed = new SealedSeed(address, new KdfCost(r.GetInt32(2), r.GetInt32(3)), (byte[])r[4], (byte[])r[5], (byte[])r[6]);
         return new WalletRecord(name, sealedSeed, policy, r.GetString(8), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(9)),
-            r.IsDBNull(10) ? null : r.GetInt64(10));
+            r.IsDBNull(10) ? null : r.GetInt64(10), r.IsDBNull(11) ? null : r.GetInt64(11));
     }
 
     /// <summary>Opens a wallet with its password and checks that nothing in its row was altered.</summary>
@@ -236,11 +255,11 @@ public sealed class WalletKeystore
                 return (null, new KeystoreError("tampered", $"the keystore row of wallet '{name}' was altered: its key is not its address"));
             }
             if (!CryptographicOperations.FixedTimeEquals(
-                System.Text.Encoding.ASCII.GetBytes(record.Policy.Mac(policyKey, record.Address, record.AuditFrom)), System.Text.Encoding.ASCII.GetBytes(record.PolicyMac)))
+                System.Text.Encoding.ASCII.GetBytes(record.Policy.Mac(policyKey, record.Address, record.AuditFrom, record.PolicyVersion)), System.Text.Encoding.ASCII.GetBytes(record.PolicyMac)))
             {
                 key.Dispose();
                 CryptographicOperations.ZeroMemory(policyKey);
-                return (null, new KeystoreError("tampered", $"the spending policy of wallet '{name}' (or the start of its audit MACs) was altered outside the wallet"));
+                return (null, new KeystoreError("tampered", $"the spending policy of wallet '{name}' (its version, or the start of its audit MACs) was altered outside the wallet"));
             }
             var opened = new OpenedWallet(record, key, policyKey, SpendingPolicy.AuditKeyFromSeed(seed));
             return (record.AuditFrom is null ? StartAuditMacs(opened) : opened, null);
@@ -281,22 +300,30 @@ public sealed class WalletKeystore
         return new OpenedWallet(now, opened.Key, opened.PolicyKey, opened.AuditKey);
     }
 
-    /// <summary>Replaces a wallet's policy; needs the wallet opened, since the policy is authenticated with its key.</summary>
-    public WalletRecord SetPolicy(OpenedWallet wallet, SpendingPolicy policy)
+    /// <summary>
+    /// The row of <paramref name="wallet"/> with <paramref name="policy"/> at the next version, MAC'd with its key (so it needs
+    /// the wallet opened). Written by <see cref="WritePolicy"/> in the transaction of the audit entry that records the change.
+    /// </summary>
+    public static WalletRecord NextPolicy(OpenedWallet wallet, WalletRecord current, SpendingPolicy policy)
     {
-        var mac = policy.Mac(wallet.PolicyKey, wallet.Record.Address, wallet.Record.AuditFrom);
-        using var c = Connect();
+        var version = (current.PolicyVersion ?? 0) + 1;
+        return current with { Policy = policy, PolicyVersion = version, PolicyMac = policy.Mac(wallet.PolicyKey, current.Address, current.AuditFrom, version) };
+    }
+
+    /// <summary>Writes <paramref name="next"/>'s policy over the row still at <paramref name="previousVersion"/>; false when the row changed (renamed, deleted, another change).</summary>
+    internal static bool WritePolicy(SqliteConnection c, SqliteTransaction tx, WalletRecord next, long? previousVersion)
+    {
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "UPDATE wallets SET policy = $policy, policy_mac = $mac WHERE name = $name AND address = $address";
-        cmd.Parameters.AddWithValue("$policy", policy.ToJson());
-        cmd.Parameters.AddWithValue("$mac", mac);
-        cmd.Parameters.AddWithValue("$name", wallet.Record.Name);
-        cmd.Parameters.AddWithValue("$address", wallet.Record.Address.ToString());
-        if (cmd.ExecuteNonQuery() != 1)
-        {
-            throw new InvalidOperationException($"Wallet '{wallet.Record.Name}' changed while its policy was being set.");
-        }
-        return wallet.Record with { Policy = policy, PolicyMac = mac };
+        cmd.Transaction = tx;
+        cmd.CommandText = "UPDATE wallets SET policy = $policy, policy_mac = $mac, policy_version = $version " +
+            "WHERE name = $name AND address = $address AND policy_version IS $previous";
+        cmd.Parameters.AddWithValue("$policy", next.Policy.ToJson());
+        cmd.Parameters.AddWithValue("$mac", next.PolicyMac);
+        cmd.Parameters.AddWithValue("$version", next.PolicyVersion!.Value);
+        cmd.Parameters.AddWithValue("$name", next.Name);
+        cmd.Parameters.AddWithValue("$address", next.Address.ToString());
+        cmd.Parameters.AddWithValue("$previous", (object?)previousVersion ?? DBNull.Value);
+        return cmd.ExecuteNonQuery() == 1;
     }
 
     public KeystoreError? Rename(string name, string newName)

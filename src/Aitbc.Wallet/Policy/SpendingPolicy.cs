@@ -85,11 +85,24 @@ public sealed record SpendingPolicy(
     /// anything but the daemon (with the wallet unlocked) is detected. From keystore schema 2 it also
     /// covers the first audit entry whose MAC the wallet vouches for (<paramref name="auditFrom"/>), so that
     /// boundary cannot be moved without the key; null (a row of schema 1 not yet opened) keeps the v1 form.
+    /// From schema 3 it covers the policy's version (<paramref name="version"/>, raised at every change and
+    /// recorded in the audit log), so an older row written back no longer matches the log; null (a row of
+    /// schema 2 whose policy has not changed since) keeps the v2 form.
     /// </summary>
-    public string Mac(ReadOnlySpan<byte> policyKey, Address address, long? auditFrom) =>
-        Convert.ToHexStringLower(HMACSHA256.HashData(policyKey, Encoding.UTF8.GetBytes(auditFrom is { } from
-            ? $"AITBC/policy/v2\n{address}\n{from.ToString(System.Globalization.CultureInfo.InvariantCulture)}\n{ToJson()}"
-            : $"AITBC/policy/v1\n{address}\n{ToJson()}")));
+    public string Mac(ReadOnlySpan<byte> policyKey, Address address, long? auditFrom, long? version = null)
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var text = (auditFrom, version) switch
+        {
+            ({ } from, { } v) => $"AITBC/policy/v3\n{address}\n{from.ToString(inv)}\n{v.ToString(inv)}\n{ToJson()}",
+            ({ } from, null) => $"AITBC/policy/v2\n{address}\n{from.ToString(inv)}\n{ToJson()}",
+            _ => $"AITBC/policy/v1\n{address}\n{ToJson()}",
+        };
+        return Convert.ToHexStringLower(HMACSHA256.HashData(policyKey, Encoding.UTF8.GetBytes(text)));
+    }
+
+    /// <summary>The hash an audit entry of type <c>policy</c> names the policy by: SHA-256 of its JSON as stored.</summary>
+    public Hash256 Hash() => Hash256.Compute(Encoding.UTF8.GetBytes(ToJson()));
 
     public static byte[] KeyFromSeed(ReadOnlySpan<byte> seed) => DeriveKey("AITBC/policy-key/v1\n"u8, seed);
 

@@ -7,17 +7,21 @@ using Aitbc.Wallet.Policy;
 
 namespace Aitbc.Wallet.Signing;
 
-/// <summary>An expected refusal of the signer, with a stable code.</summary>
-public sealed record SignError(string Code, string Message, Problem? NodeProblem = null);
+/// <summary>An expected refusal of the signer, with a stable code (and, for a rate limit, the seconds to wait).</summary>
+public sealed record SignError(string Code, string Message, Problem? NodeProblem = null, int? RetryAfterSeconds = null);
 
 /// <summary>What became of a send: the signed transaction and what the node said.</summary>
 public sealed record SendOutcome(Transaction Tx, SubmitResult Submitted);
 
 /// <summary>
 /// Unlocked wallets and everything that signs with them. Every signature is checked against the
-/// wallet's policy first and written to the audit log (signed or refused) before it leaves.
+/// wallet's policy first and written to the audit log (signed or refused) before it leaves. Refusals are written at
+/// most <paramref name="maxRefusalsPerMinute"/> per unlocked wallet (a bucket of that size, refilled over a minute);
+/// past it a refused request is answered <c>too_many_refusals</c> and writes nothing, so a token holder cannot fill the
+/// disk with refused requests. Signatures that pass the policy are not limited (each is a real, audited signature).
 /// </summary>
-public sealed class WalletSigner(WalletKeystore keystore, AuditLog audit, NodeClient node, string chainId, TimeProvider time) : IDisposable
+public sealed class WalletSigner(WalletKeystore keystore, AuditLog audit, NodeClient node, string chainId, TimeProvider time,
+    int maxRefusalsPerMinute = WalletOptions.DefaultMaxRefusalsPerMinute) : IDisposable
 {
     public static readonly TimeSpan DefaultUnlock = TimeSpan.FromMinutes(5);
     public static readonly TimeSpan MaxUnlock = TimeSpan.FromDays(1);
@@ -31,7 +35,22 @@ public sealed class WalletSigner(WalletKeystore keystore, AuditLog audit, NodeCl
         public OpenedWallet Wallet { get; } = wallet;
         public DateTimeOffset Expires { get; } = expires;
         public SpendingPolicy Policy { get; set; } = wallet.Record.Policy;
+
+        /// <summary>The row as last written (its policy version), for the next policy change.</summary>
+        public WalletRecord Current { get; set; } = wallet.Record;
+
+        /// <summary>Policy changes of this wallet, one at a time (each raises the version).</summary>
+        public SemaphoreSlim PolicyGate { get; } = new(1, 1);
+
         public Lock Window { get; } = new();
+
+        /// <summary>Why the audit log read at unlock did not hold, if it did not: every transaction is then refused.</summary>
+        public string? LogBroken { get; set; }
+
+        /// <summary>The refusals this wallet may still write to the audit log (a token bucket), and when it was last refilled; guarded by <see cref="Window"/>.</summary>
+        public double RefusalTokens { get; set; } = double.NaN;
+        public long RefusalRefilledMs { get; set; }
+
         public SpendWindow Spent { get; } = new();
         public NonceSequencer Nonces { get; } = nonces;
 
@@ -39,6 +58,7 @@ public sealed class WalletSigner(WalletKeystore keystore, AuditLog audit, NodeCl
         {
             Wallet.Dispose();
             Nonces.Dispose();
+            PolicyGate.Dispose();
         }
     }
 
@@ -55,13 +75,28 @@ public sealed class WalletSigner(WalletKeystore keystore, AuditLog audit, NodeCl
         {
             return (null, error);
         }
+        // The row's policy version must be the one its last policy entry set: an older row written back (its own MAC
+        // holds) is refused. The entry is found by the index of policy entries and checked under the wallet's key.
+        var logged = audit.LastPolicyVersion(wallet.Record.Address, wallet.AuditKey);
+        if (logged != (wallet.Record.PolicyVersion ?? 0))
+        {
+            var stored = wallet.Record.PolicyVersion ?? 0;
+            wallet.Dispose();
+            return (null, new KeystoreError("tampered", logged is null
+                ? $"the last policy entry of wallet '{name}' in the audit log was altered outside the wallet"
+                : $"the spending policy of wallet '{name}' is version {stored}, the audit log's last policy change set version {logged}: an older row was written back"));
+        }
         var now = time.GetUtcNow();
         var session = new Session(wallet, now + span, new NonceSequencer(node, wallet.Record.Address));
         var auditKey = new AuditKey(wallet.AuditKey, wallet.Record.AuditFrom ?? long.MaxValue);
-        foreach (var (t, amount) in audit.SignedSince(wallet.Record.Address, (now - Day).ToUnixTimeMilliseconds(), auditKey))
+        var window = audit.SignedSince(wallet.Record.Address, now.ToUnixTimeMilliseconds(), (long)Day.TotalMilliseconds, auditKey);
+        foreach (var (t, amount) in window.Signed)
         {
             session.Spent.Add(t, amount);
         }
+        session.LogBroken = window.Problem is { } problem
+            ? $"the audit log does not hold ({problem}): it was altered outside the wallet, so the day's spending is unknown and counts as everything"
+            : null;
         _sessions.AddOrUpdate(name, session, (_, old) =>
         {
             old.Dispose();
@@ -119,31 +154,42 @@ public sealed class WalletSigner(WalletKeystore keystore, AuditLog audit, NodeCl
 
     /// <summary>
     /// Replaces the policy. Tightening needs only the unlocked wallet; loosening needs its password too,
-    /// so an agent that holds an unlocked wallet cannot lift its own limits.
+    /// so an agent that holds an unlocked wallet cannot lift its own limits. The new row (at the next policy
+    /// version) and the audit entry recording it are written in one transaction.
     /// </summary>
-    public (WalletRecord? Wallet, SignError? Error) SetPolicy(string name, SpendingPolicy policy, string? password = null)
+    public async Task<(WalletRecord? Wallet, SignError? Error)> SetPolicyAsync(string name, SpendingPolicy policy, string? password = null)
     {
         var s = Active(name);
         if (s is null)
         {
             return (null, Locked(name));
         }
-        if (!policy.IsAtLeastAsStrictAs(s.Policy))
+        await s.PolicyGate.WaitAsync();
+        try
         {
-            if (password is null)
+            if (!policy.IsAtLeastAsStrictAs(s.Policy))
             {
-                return (null, new SignError("password_required", $"the new policy allows more than the current one: loosening wallet '{name}''s policy needs its password"));
+                if (password is null)
+                {
+                    return (null, new SignError("password_required", $"the new policy allows more than the current one: loosening wallet '{name}''s policy needs its password"));
+                }
+                var (opened, error) = keystore.Open(name, password);
+                if (opened is null)
+                {
+                    return (null, new SignError("wrong_password", error!.Message));
+                }
+                opened.Dispose();
             }
-            var (opened, error) = keystore.Open(name, password);
-            if (opened is null)
-            {
-                return (null, new SignError("wrong_password", error!.Message));
-            }
-            opened.Dispose();
+            var next = WalletKeystore.NextPolicy(s.Wallet, s.Current, policy);
+            await audit.AppendPolicyAsync(next, s.Current.PolicyVersion, s.Wallet.AuditKey);
+            s.Current = next;
+            s.Policy = policy;
+            return (next, null);
         }
-        var record = keystore.SetPolicy(s.Wallet, policy);
-        s.Policy = policy;
-        return (record, null);
+        finally
+        {
+            s.PolicyGate.Release();
+        }
     }
 
     /// <summary>
@@ -203,18 +249,29 @@ public sealed class WalletSigner(WalletKeystore keystore, AuditLog audit, NodeCl
         }
         var spend = SpendingPolicy.Spend(body, fee);
         string? refusal;
+        int? throttled = null;
         lock (s.Window)
         {
             var now = time.GetUtcNow().ToUnixTimeMilliseconds();
             var today = s.Spent.Since(now - (long)Day.TotalMilliseconds);
-            refusal = s.Policy.Check(body, fee, today);
+            refusal = s.LogBroken ?? s.Policy.Check(body, fee, today);
             if (refusal is null)
             {
                 // Reserved now, so concurrent signers cannot together pass the daily limit.
                 s.Spent.Add(now, spend);
             }
+            else
+            {
+                throttled = TakeRefusal(s, now);
+            }
         }
         var address = s.Wallet.Record.Address;
+        if (throttled is { } wait)
+        {
+            // Refused all the same, and not written: the wallet's refusals are over their rate.
+            return (null, new SignError("too_many_refusals",
+                $"wallet '{name}' may not sign this ({refusal}); its refusals are over {maxRefusalsPerMinute} a minute, so this one is not audited", RetryAfterSeconds: wait));
+        }
         if (refusal is not null)
         {
             // Refused before any signature exists; the entry names the transaction by the id it would have had.
@@ -292,6 +349,22 @@ public sealed class WalletSigner(WalletKeystore keystore, AuditLog audit, NodeCl
             }
             return new Amount(_total > ulong.MaxValue ? ulong.MaxValue : (ulong)_total);
         }
+    }
+
+    /// <summary>Null when a refusal may be written (one token taken); else the whole seconds until the next may. Under the session's window lock.</summary>
+    private int? TakeRefusal(Session s, long nowMs)
+    {
+        var perMs = maxRefusalsPerMinute / 60_000.0;
+        s.RefusalTokens = double.IsNaN(s.RefusalTokens)
+            ? maxRefusalsPerMinute
+            : Math.Min(maxRefusalsPerMinute, s.RefusalTokens + (Math.Max(0, nowMs - s.RefusalRefilledMs) * perMs));
+        s.RefusalRefilledMs = nowMs;
+        if (s.RefusalTokens >= 1)
+        {
+            s.RefusalTokens -= 1;
+            return null;
+        }
+        return Math.Max(1, (int)Math.Ceiling((1 - s.RefusalTokens) / perMs / 1000));
     }
 
     private static SignError Locked(string name) =>

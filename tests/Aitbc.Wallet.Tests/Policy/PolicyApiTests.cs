@@ -52,11 +52,11 @@ public sealed class PolicyApiTests(WalletHost host) : IClassFixture<WalletHost>
         Assert.Contains("per-transaction limit", over.Detail, StringComparison.Ordinal);
         Assert.Equal((100 * Ait, 0L, 0L), await host.AccountAsync(from));
         Assert.Equal(0ul, await host.BalanceAsync(to));
-        await AssertLastAuditIsRefusalAsync("limit-tx", (10 * Ait) + Fee, 1);
+        await AssertLastAuditIsRefusalAsync("limit-tx", (10 * Ait) + Fee, 2); // the policy change, then the refusal
 
         // Raw signing is held to the same limit.
         AssertRefused(await Daemon.SignTransferAsync("limit-tx", to, 10 * Ait, nonce: 0));
-        await AssertLastAuditIsRefusalAsync("limit-tx", (10 * Ait) + Fee, 2);
+        await AssertLastAuditIsRefusalAsync("limit-tx", (10 * Ait) + Fee, 3);
 
         // Exactly the limit is allowed.
         var ok = (await Daemon.TransferAsync("limit-tx", to, (10 * Ait) - Fee)).Expect(HttpStatusCode.OK);
@@ -81,7 +81,7 @@ public sealed class PolicyApiTests(WalletHost host) : IClassFixture<WalletHost>
         var spent = (18 * Ait) + (2 * Fee);
         Assert.Equal(((100 * Ait) - spent, 2L, 2L), await host.AccountAsync(from));
         Assert.Equal(18 * Ait, await host.BalanceAsync(to));
-        await AssertLastAuditIsRefusalAsync("limit-day", (2 * Ait) + Fee, 3);
+        await AssertLastAuditIsRefusalAsync("limit-day", (2 * Ait) + Fee, 4); // with the policy change
 
         // Locking and unlocking does not reset the day: the window is rebuilt from the audit log.
         (await Daemon.PostAsync("/v1/wallets/limit-day/lock", new { })).Expect(HttpStatusCode.OK);

@@ -11,15 +11,15 @@ public sealed class PolicyChangeTests
         await using var h = new SignerHarness();
         h.Create("w");
         h.Unlock("w");
-        Assert.Null(h.Signer.SetPolicy("w", new SpendingPolicy(MaxPerTx: new Amount(10_000))).Error);
-        Assert.Null(h.Signer.SetPolicy("w", new SpendingPolicy(MaxPerTx: new Amount(5_000))).Error);
+        Assert.Null((await h.Signer.SetPolicyAsync("w", new SpendingPolicy(MaxPerTx: new Amount(10_000)))).Error);
+        Assert.Null((await h.Signer.SetPolicyAsync("w", new SpendingPolicy(MaxPerTx: new Amount(5_000)))).Error);
 
-        Assert.Equal("password_required", h.Signer.SetPolicy("w", new SpendingPolicy(MaxPerTx: new Amount(6_000))).Error!.Code);
-        Assert.Equal("password_required", h.Signer.SetPolicy("w", SpendingPolicy.Unlimited).Error!.Code);
-        Assert.Equal("wrong_password", h.Signer.SetPolicy("w", SpendingPolicy.Unlimited, "not the password").Error!.Code);
+        Assert.Equal("password_required", (await h.Signer.SetPolicyAsync("w", new SpendingPolicy(MaxPerTx: new Amount(6_000)))).Error!.Code);
+        Assert.Equal("password_required", (await h.Signer.SetPolicyAsync("w", SpendingPolicy.Unlimited)).Error!.Code);
+        Assert.Equal("wrong_password", (await h.Signer.SetPolicyAsync("w", SpendingPolicy.Unlimited, "not the password")).Error!.Code);
         Assert.Equal(new Amount(5_000), h.Keystore.Get("w")!.Policy.MaxPerTx);
 
-        Assert.Null(h.Signer.SetPolicy("w", SpendingPolicy.Unlimited, SignerHarness.Password).Error);
+        Assert.Null((await h.Signer.SetPolicyAsync("w", SpendingPolicy.Unlimited, SignerHarness.Password)).Error);
         Assert.Null(h.Keystore.Get("w")!.Policy.MaxPerTx);
     }
 

@@ -14,7 +14,7 @@ public sealed class RollingWindowTests
         await using var h = new SignerHarness();
         h.Create("w");
         h.Unlock("w", TimeSpan.FromDays(1));
-        Assert.Null(h.Signer.SetPolicy("w", new SpendingPolicy(MaxPerDay: new Amount(10_000))).Error);
+        Assert.Null((await h.Signer.SetPolicyAsync("w", new SpendingPolicy(MaxPerDay: new Amount(10_000)))).Error);
 
         // T0 and T0+12h: 5,000 each (amount plus fee), exactly the limit together.
         Assert.Null((await h.TransferAsync("w", 4_000, nonce: 0)).Error);
@@ -41,7 +41,7 @@ public sealed class RollingWindowTests
 
         var decisions = h.Audit.Read("w", 0, 100).Select(e => e.Decision);
         Assert.Equal(
-            [AuditEntry.Signed, AuditEntry.Signed, AuditEntry.Refused, AuditEntry.Refused, AuditEntry.Signed, AuditEntry.Refused, AuditEntry.Signed, AuditEntry.Refused],
+            [AuditEntry.Changed, AuditEntry.Signed, AuditEntry.Signed, AuditEntry.Refused, AuditEntry.Refused, AuditEntry.Signed, AuditEntry.Refused, AuditEntry.Signed, AuditEntry.Refused],
             decisions);
     }
 
@@ -51,7 +51,7 @@ public sealed class RollingWindowTests
         await using var h = new SignerHarness();
         h.Create("w");
         h.Unlock("w", TimeSpan.FromHours(1));
-        Assert.Null(h.Signer.SetPolicy("w", new SpendingPolicy(MaxPerDay: new Amount(3_000))).Error);
+        Assert.Null((await h.Signer.SetPolicyAsync("w", new SpendingPolicy(MaxPerDay: new Amount(3_000)))).Error);
         Assert.Null((await h.TransferAsync("w", 1_000, nonce: 0)).Error);
 
         h.Signer.Lock("w");
@@ -68,7 +68,7 @@ public sealed class RollingWindowTests
         await using var h = new SignerHarness();
         h.Create("w");
         h.Unlock("w");
-        Assert.Null(h.Signer.SetPolicy("w", new SpendingPolicy(MaxPerDay: new Amount(5_000))).Error);
+        Assert.Null((await h.Signer.SetPolicyAsync("w", new SpendingPolicy(MaxPerDay: new Amount(5_000)))).Error);
 
         for (var i = 0; i < 3; i++)
         {
@@ -84,7 +84,7 @@ public sealed class RollingWindowTests
         await using var h = new SignerHarness();
         h.Create("w");
         h.Unlock("w");
-        Assert.Null(h.Signer.SetPolicy("w", new SpendingPolicy(MaxPerDay: new Amount(10_000))).Error);
+        Assert.Null((await h.Signer.SetPolicyAsync("w", new SpendingPolicy(MaxPerDay: new Amount(10_000)))).Error);
 
         var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(() => h.TransferAsync("w", 1_000, nonce: i))));
 
@@ -99,7 +99,7 @@ public sealed class RollingWindowTests
         await using var h = new SignerHarness();
         h.Create("w");
         h.Unlock("w");
-        Assert.Null(h.Signer.SetPolicy("w", new SpendingPolicy(MaxPerTx: new Amount(5_000))).Error);
+        Assert.Null((await h.Signer.SetPolicyAsync("w", new SpendingPolicy(MaxPerTx: new Amount(5_000)))).Error);
 
         Assert.Null((await h.TransferAsync("w", 5_000 - Fee)).Error);
         var (tx, error) = await h.TransferAsync("w", 5_000 - Fee + 1);

@@ -137,7 +137,7 @@ public sealed class AuditMacTests(WalletHost host) : IClassFixture<WalletHost>
             await SignAsync(first, "legacy", 2);
         }
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        // Back to schema 1, as the previous build wrote it: no MACs, no boundary, no tokens, the v1 policy MAC.
+        // Back to schema 1, as the previous build wrote it: no MACs, no boundary, no tokens, no policy version, the v1 policy MAC.
         var keystore = Path.Combine(dir.Path, "keystore.db");
         var v1Mac = SpendingPolicy.Unlimited.Mac(SpendingPolicy.KeyFromSeed(seed), address, null);
         using (var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={keystore};Pooling=False"))
@@ -146,13 +146,14 @@ public sealed class AuditMacTests(WalletHost host) : IClassFixture<WalletHost>
             using var cmd = c.CreateCommand();
             cmd.CommandText = $"""
                 ALTER TABLE audit DROP COLUMN mac; ALTER TABLE wallets DROP COLUMN audit_from; DROP TABLE tokens;
+                DROP INDEX audit_policy; ALTER TABLE wallets DROP COLUMN policy_version;
                 UPDATE wallets SET policy_mac = '{v1Mac}'; UPDATE meta SET value = '1' WHERE key = 'schema';
                 """;
             cmd.ExecuteNonQuery();
         }
 
         await using var daemon = await WalletDaemon.StartAsync(dir.Path, host.Node.RpcUri);
-        Assert.Equal("2", Scalar(daemon, "SELECT value FROM meta WHERE key = 'schema'"));
+        Assert.Equal("3", Scalar(daemon, "SELECT value FROM meta WHERE key = 'schema'"));
         Assert.Equal((true, null, null, 0L, 2L), Read(await daemon.VerifyAuditAsync()));
         await daemon.UnlockAsync("legacy", 600);
         Assert.Equal("3", Scalar(daemon, "SELECT audit_from FROM wallets WHERE name = 'legacy'"));
