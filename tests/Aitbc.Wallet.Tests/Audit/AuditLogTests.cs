@@ -33,17 +33,19 @@ public sealed class AuditLogTests(WalletHost host) : IClassFixture<WalletHost>
         var entries = await daemon.AuditAsync();
         var verify = await daemon.VerifyAuditAsync();
 
-        Assert.Equal(["signed", "signed", "refused", "signed", "signed"], entries.Select(e => e.GetProperty("decision").GetString()));
-        Assert.Equal(["1100", "1200", "10000", "1300", "1400"], entries.Select(e => e.GetProperty("amount").GetString()));
-        Assert.Equal([1L, 2, 3, 4, 5], entries.Select(e => e.GetProperty("seq").GetInt64()));
+        Assert.Equal(["signed", "signed", "changed", "refused", "signed", "signed"], entries.Select(e => e.GetProperty("decision").GetString()));
+        Assert.Equal(["1100", "1200", "0", "10000", "1300", "1400"], entries.Select(e => e.GetProperty("amount").GetString()));
+        Assert.Equal([1L, 2, 3, 4, 5, 6], entries.Select(e => e.GetProperty("seq").GetInt64()));
         Assert.Equal(new string('0', 64), entries[0].GetProperty("prevHash").GetString());
         for (var i = 1; i < entries.Count; i++)
         {
             Assert.Equal(entries[i - 1].GetProperty("hash").GetString(), entries[i].GetProperty("prevHash").GetString());
         }
-        Assert.Contains("per-transaction limit", entries[2].GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Equal("policy", entries[2].GetProperty("type").GetString());
+        Assert.Equal("version=1", entries[2].GetProperty("reason").GetString());
+        Assert.Contains("per-transaction limit", entries[3].GetProperty("reason").GetString(), StringComparison.Ordinal);
         Assert.True(verify.GetProperty("intact").GetBoolean());
-        Assert.Equal(5, verify.GetProperty("entries").GetInt64());
+        Assert.Equal(6, verify.GetProperty("entries").GetInt64());
         Assert.False(verify.TryGetProperty("firstBadSeq", out _));
     }
 
