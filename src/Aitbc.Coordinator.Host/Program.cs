@@ -18,9 +18,12 @@ HostFlag[] flags =
     new("--accept-timeout", "Coordinator:AcceptTimeoutSeconds", "seconds a provider has to accept a dispatched job (default 10)"),
     new("--heartbeat-timeout", "Coordinator:HeartbeatTimeoutSeconds", "seconds of silence before a provider is offline (default 15)"),
     new("--rate-limit", "Coordinator:RateLimitPerSecond", "signed requests per second per verified address (default 200)"),
-    new("--rate-limit-per-ip", "Coordinator:RateLimitPerIpPerSecond", "requests per second per peer IP, before any check (default 1000)"),
+    new("--rate-limit-per-ip", "Coordinator:RateLimitPerIpPerSecond", "requests per second per client network (IPv4 address, IPv6 /64), before any check (default 1000)"),
     new("--submission-queue", "Coordinator:SubmissionQueueLimit", "submissions waiting to be written before 503 busy (default 4096)"),
-    new("--max-event-streams-per-ip", "Coordinator:MaxEventStreamsPerIp", "open job event streams per peer IP (default 16)"),
+    new("--max-event-streams-per-ip", "Coordinator:MaxEventStreamsPerIp", "open job event streams per client network (default 16)"),
+    new("--dispatch-margin", "Coordinator:DispatchMarginSeconds", "seconds beyond the accept timeout a funded job waits for its provider's connection (default 10)"),
+    new("--probation-share", "Coordinator:ProbationShare", "a new provider wins at most one in this many matches a proven one could serve (default 4)"),
+    new("--new-providers-per-network", "Coordinator:NewProvidersPerNetworkPerHour", "new provider addresses registered per client network per hour (default 16)"),
 ];
 var (config, exit) = HostConfiguration.Build("aitbc-coordinator", "the AITBC market coordinator", flags, [], args);
 if (config is null)

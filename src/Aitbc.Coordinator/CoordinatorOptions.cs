@@ -58,6 +58,13 @@ public sealed class CoordinatorOptions
     [Range(1, 600)]
     public int AcceptTimeoutSeconds { get; set; } = 10;
 
+    /// <summary>
+    /// How much longer than <see cref="AcceptTimeoutSeconds"/> a funded job may wait for its provider's dispatch connection
+    /// (at this or another instance) before it fails as <c>accept_timeout</c>.
+    /// </summary>
+    [Range(1, 3600)]
+    public int DispatchMarginSeconds { get; set; } = 10;
+
     /// <summary>Signed requests per second per verified signing address (token bucket; twice that as burst).</summary>
     [Range(1, 1_000_000)]
     public int RateLimitPerSecond { get; set; } = 200;
@@ -91,6 +98,17 @@ public sealed class CoordinatorOptions
     /// <summary>A provider with fewer completed jobs than this is new: it is quoted for one open job at a time while others can serve.</summary>
     [Range(0, 1_000_000)]
     public int ProbationJobs { get; set; } = 3;
+
+    /// <summary>
+    /// Where a proven provider (at least <see cref="ProbationJobs"/> completed) can serve a job, a new one with nothing
+    /// open wins at most one in this many of those matches (1: as often as its price wins).
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int ProbationShare { get; set; } = 4;
+
+    /// <summary>New provider addresses registered per client network (IPv4 address, IPv6 /64) per hour (refilled evenly; this many at once).</summary>
+    [Range(1, 1_000_000)]
+    public int NewProvidersPerNetworkPerHour { get; set; } = 16;
 
     [Range(1, 1_000_000)]
     public int MaxTokensLimit { get; set; } = 32_768;

@@ -71,6 +71,7 @@ public sealed class CoordinatorServer : IAsyncDisposable
         services.AddSingleton<JobEvents>();
         services.AddSingleton<EventStreamSlots>();
         services.AddSingleton<ProbationQuotes>();
+        services.AddSingleton<NewProviderLimits>();
         services.AddSingleton<ProviderRecordCache>();
         services.AddSingleton<ProviderConnections>();
         services.AddSingleton<Dispatcher>();
@@ -84,13 +85,13 @@ public sealed class CoordinatorServer : IAsyncDisposable
             o.OnRejected = (context, token) =>
             {
                 context.HttpContext.Response.Headers.RetryAfter = "1";
-                return new ValueTask(Problems.Of(MarketErrors.RateLimited, $"more than {options.RateLimitPerIpPerSecond} requests per second from this IP").ExecuteAsync(context.HttpContext));
+                return new ValueTask(Problems.Of(MarketErrors.RateLimited, $"more than {options.RateLimitPerIpPerSecond} requests per second from this network").ExecuteAsync(context.HttpContext));
             };
-            // Per peer IP, before anything is read or verified: nothing a request claims (an address header) picks its
-            // bucket. Signed requests also pass a bucket per verified signer (SignedRequests).
+            // Per client network (an IPv4 address, an IPv6 /64: ClientNetwork), before anything is read or verified:
+            // nothing a request claims (an address header) picks its bucket. Signed requests also pass a bucket per verified signer (SignedRequests).
             o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
                 RateLimitPartition.GetTokenBucketLimiter(
-                    http.Connection.RemoteIpAddress?.ToString() ?? "",
+                    Aitbc.ServiceDefaults.Networks.ClientNetwork.KeyOf(http),
                     _ => new TokenBucketRateLimiterOptions
                     {
                         TokenLimit = options.RateLimitPerIpPerSecond * 2,

@@ -279,7 +279,7 @@ internal sealed partial class ChainFollower(
                 records.Invalidate(job.Provider);
                 if (await db.Jobs.Where(j => j.Id == job.Id && (j.State == JobStates.AwaitingPayment || j.State == JobStates.Funded || j.State == JobStates.Dispatched || j.State == JobStates.Running))
                     .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Failed).SetProperty(j => j.FinishedAt, now)
-                        .SetProperty(j => j.FailureCode, "refunded").SetProperty(j => j.FailureReason, reason), ct) == 1)
+                        .SetProperty(j => j.FailureCode, Providers.ProviderRecords.Refunded).SetProperty(j => j.FailureReason, reason), ct) == 1)
                 {
                     events.State(job.Id, job.Provider, JobStates.Failed, reason);
                 }

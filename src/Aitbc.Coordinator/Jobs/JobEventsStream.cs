@@ -14,30 +14,32 @@ namespace Aitbc.Coordinator.Jobs;
 /// <see cref="Auth.SignedRequests.VerifyAsync"/> for the query-parameter form): <c>state</c> events for every change
 /// and <c>token</c> events as the provider streams output through this instance. Pushed by <see cref="JobEvents"/>:
 /// a stream reads the database once, when it opens. Ends after a final state. At most
-/// <see cref="CoordinatorOptions.MaxEventStreamsPerIp"/> open per peer IP.
+/// <see cref="CoordinatorOptions.MaxEventStreamsPerIp"/> open per client network
+/// (<see cref="ServiceDefaults.Networks.ClientNetwork"/>: an IPv4 address, an IPv6 /64).
 /// </summary>
 internal static class JobEventsStream
 {
     public static async Task<IResult> StreamAsync(string id, HttpContext http, CoordinatorDb db, JobEvents events, EventStreamSlots slots)
     {
         var ct = http.RequestAborted;
-        var ip = http.Connection.RemoteIpAddress?.ToString() ?? "";
-        if (slots.TryTake(ip) is { } full)
-        {
-            http.Response.Headers.RetryAfter = "5";
-            return ServiceDefaults.Problems.Of(MarketErrors.TooManyStreams, full);
-        }
+        // Listening before the state is read: a change after the read is in the listener, so none is missed. The job and
+        // the signer's part in it are checked before a slot is taken: a stranger's request holds none, even for a moment.
+        var listener = events.Listen(id);
         try
         {
-            // Listening before the state is read: a change after the read is in the listener, so none is missed.
-            var listener = events.Listen(id);
+            var (job, refusal) = await JobsApi.ReadableAsync(db, id, http);
+            if (job is null)
+            {
+                return refusal!;
+            }
+            var network = ServiceDefaults.Networks.ClientNetwork.KeyOf(http);
+            if (slots.TryTake(network) is { } full)
+            {
+                http.Response.Headers.RetryAfter = "5";
+                return ServiceDefaults.Problems.Of(MarketErrors.TooManyStreams, full);
+            }
             try
             {
-                var (job, refusal) = await JobsApi.ReadableAsync(db, id, http);
-                if (job is null)
-                {
-                    return refusal!;
-                }
                 http.Response.ContentType = "text/event-stream";
                 http.Response.Headers.CacheControl = "no-cache";
                 var last = job.State;
@@ -68,13 +70,13 @@ internal static class JobEventsStream
             }
             finally
             {
-                events.Stop(id, listener);
+                slots.Release(network);
             }
             return Results.Empty;
         }
         finally
         {
-            slots.Release(ip);
+            events.Stop(id, listener);
         }
     }
 

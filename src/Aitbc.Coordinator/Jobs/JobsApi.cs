@@ -24,6 +24,9 @@ internal static class JobsApi
     public const int MaxInputBytes = 128 * 1024;
     public const int MaxOutputBytes = 1024 * 1024;
 
+    /// <summary>Output tokens a receipt may count beyond the output's UTF-8 bytes: tokens that write nothing (end, stop).</summary>
+    public const int OutputTokenSlack = 8;
+
     /// <summary>
     /// The body of a posted result: an output of <see cref="MaxOutputBytes"/> UTF-8 bytes written as a JSON string in the
     /// worst case (every byte a control character, each escaped as six: <c>\u00XX</c>), the receipt and the envelope.
@@ -179,7 +182,7 @@ internal static class JobsApi
                 $"the cheapest quote for '{request.Model}' ({request.InputTokenBound} input tokens at most, {request.MaxTokens} output) is {cheapest} base units, over maxPrice {request.MaxPrice}",
                 new Dictionary<string, object?> { ["cheapestQuote"] = cheapest.ToString() }));
         }
-        var best = ready.Where(x => x.Quote <= request.MaxPrice)
+        var ranked = ready.Where(x => x.Quote <= request.MaxPrice)
             .Select(x =>
             {
                 var isNew = recordOf[x.Offer.Provider.Address].Completed < options.ProbationJobs;
@@ -188,7 +191,14 @@ internal static class JobsApi
             })
             .OrderBy(x => x.Load > 0 ? 1 : 0).ThenBy(x => x.Load).ThenBy(x => x.Quote)
             .ThenByDescending(x => recordOf[x.Offer.Provider.Address].Score).ThenBy(x => x.Offer.Provider.Address, StringComparer.Ordinal)
-            .First();
+            .ToList();
+        var best = ranked[0];
+        // A new provider with nothing open would win: where a proven one can serve, only one in ProbationShare such
+        // matches goes to the new one (fresh addresses cost nothing; proven ones earned the market).
+        if (best.IsNew && ranked.FindIndex(x => !x.IsNew) is var proven and >= 0 && !probation.NewProvidersTurn(request.Model, options.ProbationShare))
+        {
+            best = ranked[proven];
+        }
         return ((best.Offer, best.Quote, best.IsNew), null);
     }
 
@@ -259,7 +269,31 @@ internal static class JobsApi
             : (job, null);
     }
 
-    private static async Task<IResult> PostResult(string id, HttpContext http, CoordinatorDb db, MarketClock clock, JobEvents events)
+    /// <summary>
+    /// Null when the job's escrow on the chain is settled by its provider for exactly <paramref name="receipt"/> (its hash,
+    /// its amount), locked by the job's client; else the refusal (409 <c>wrong_state</c>, or 503 <c>busy</c> while the
+    /// node cannot be asked: the provider retries). Asked only for a result of a job that ended unfinished after dispatch.
+    /// </summary>
+    private static async Task<IResult?> UnpaidAsync(HttpContext http, Aitbc.Node.Client.NodeClient node, JobEntity job, UsageReceipt receipt)
+    {
+        Aitbc.Node.Client.EscrowInfo? escrow;
+        try
+        {
+            escrow = await node.EscrowAsync(job.Id, http.RequestAborted);
+        }
+        catch (Exception e) when (e is HttpRequestException or Aitbc.Node.Client.NodeException || (e is OperationCanceledException && !http.RequestAborted.IsCancellationRequested))
+        {
+            return MarketErrors.BusyProblem(http, $"the chain cannot be asked now whether job '{job.Id}' was paid: {e.Message}");
+        }
+        var why = escrow is null ? "no escrow on the chain for it"
+            : escrow.Status != "settled" || escrow.Provider.ToString() != job.Provider || escrow.Client.ToString() != job.Client
+                ? $"its escrow is {escrow.Status}, not settled by its provider"
+            : escrow.Receipt != receipt.Hash || escrow.Paid != receipt.Amount ? "its escrow was settled for another receipt"
+            : null;
+        return why is null ? null : Problems.Of(MarketErrors.WrongState, $"job '{job.Id}' is {job.State} ({job.FailureReason}) and {why}");
+    }
+
+    private static async Task<IResult> PostResult(string id, HttpContext http, CoordinatorDb db, MarketClock clock, JobEvents events, Aitbc.Node.Client.NodeClient node)
     {
         var signed = SignedRequests.Of(http);
         var (job, refusal) = await JobOfAsync(db, id, signed.Signer, j => j.Provider, "only the job's assigned provider may post its result", http.RequestAborted);
@@ -294,7 +328,10 @@ internal static class JobsApi
             return Acknowledged(job, receipt, output) ?? Problems.Of(MarketErrors.AlreadyCompleted, $"job '{id}' was completed with receipt {job.ReceiptHash}, not this one");
         }
         // Dispatched too: the accept travels on the dispatch connection and may be handled after this result, which implies it.
-        if (job.State is not (JobStates.Running or JobStates.Dispatched))
+        // Failed or expired after its dispatch too, when the escrow on the chain was settled for exactly this receipt by this
+        // provider: the client paid for it (the result was delayed past a deadline, e.g. while the coordinator was away).
+        var paidLate = job.State is JobStates.Failed or JobStates.Expired && job.DispatchedAt is not null;
+        if (job.State is not (JobStates.Running or JobStates.Dispatched) && !paidLate)
         {
             return Problems.Of(MarketErrors.WrongState, $"job '{id}' is {job.State}, not running");
         }
@@ -307,13 +344,19 @@ internal static class JobsApi
         {
             return Problems.Of(MarketErrors.InvalidReceipt, problem);
         }
+        if (paidLate && await UnpaidAsync(http, node, job, receipt) is { } unpaid)
+        {
+            return unpaid;
+        }
         var now = clock.NowMs;
         var receiptJson = Encoding.UTF8.GetString(receipt.ToJsonBytes());
         var receiptHash = receipt.Hash.ToString();
-        var done = await db.Jobs.Where(j => j.Id == id && (j.State == JobStates.Running || j.State == JobStates.Dispatched))
+        var from = job.State;
+        var done = await db.Jobs.Where(j => j.Id == id && (paidLate ? j.State == from : j.State == JobStates.Running || j.State == JobStates.Dispatched))
             .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Completed).SetProperty(j => j.FinishedAt, now).SetProperty(j => j.AcceptedAt, j => j.AcceptedAt ?? now)
                 .SetProperty(j => j.Output, output).SetProperty(j => j.Receipt, receiptJson).SetProperty(j => j.ReceiptHash, receiptHash)
                 .SetProperty(j => j.TokensIn, receipt.TokensIn).SetProperty(j => j.TokensOut, receipt.TokensOut)
+                .SetProperty(j => j.FailureCode, (string?)null).SetProperty(j => j.FailureReason, (string?)null)
                 .SetProperty(j => j.FirstTokenAt, j => j.FirstTokenAt ?? now), http.RequestAborted);
         if (done == 0)
         {
@@ -355,6 +398,13 @@ internal static class JobsApi
         if (r.TokensOut > job.MaxTokens)
         {
             return $"the receipt counts {r.TokensOut} output tokens, over the job's maxTokens {job.MaxTokens}";
+        }
+        // Every output token covers at least one byte of the output, but for a few that write none (end, stop):
+        // more would take the output price for tokens never delivered.
+        var outputBound = Encoding.UTF8.GetByteCount(output) + OutputTokenSlack;
+        if (r.TokensOut > outputBound)
+        {
+            return $"the receipt counts {r.TokensOut} output tokens for an output of {outputBound - OutputTokenSlack} bytes (at most its bytes plus {OutputTokenSlack})";
         }
         // The input's bound is what the price was quoted for: more input tokens would take the firm price for tokens never sent.
         if (r.TokensIn > job.InputTokenBound)

@@ -17,6 +17,29 @@ internal sealed class ProbationQuotes
     // Holds in the order they were taken, which is (nearly) the order of their deadlines: pruning reads only the front.
     private readonly Queue<(string JobId, long Until)> _byDeadline = new();
 
+    // Per model: matches where a new provider with nothing open would have won over a proven one that could serve.
+    private readonly Dictionary<string, long> _contestsByModel = new(StringComparer.Ordinal);
+    private const int MaxModels = 10_000;
+
+    /// <summary>
+    /// A match of <paramref name="model"/> where a new provider would win over a proven one: true (the new one's turn) for
+    /// the first and then one in <paramref name="share"/> of them, on this instance. The table of models is bounded (when
+    /// full it starts over, which gives each model at most one turn early).
+    /// </summary>
+    public bool NewProvidersTurn(string model, int share)
+    {
+        lock (_lock)
+        {
+            if (_contestsByModel.Count >= MaxModels && !_contestsByModel.ContainsKey(model))
+            {
+                _contestsByModel.Clear();
+            }
+            var n = _contestsByModel.GetValueOrDefault(model);
+            _contestsByModel[model] = n + 1;
+            return n % share == 0;
+        }
+    }
+
     /// <summary>How many quotes of <paramref name="provider"/> are open.</summary>
     public int Open(string provider)
     {

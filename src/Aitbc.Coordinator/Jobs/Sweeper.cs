@@ -66,8 +66,16 @@ internal sealed partial class Sweeper(IServiceScopeFactory scopes, Dispatcher di
                 "the provider did not accept the job in time; submit it again to be matched with another provider", ct);
             var offline = db.Providers.Where(p => p.Status != ProviderStatuses.Online).Select(p => p.Address);
             await FailAsync(db, db.Jobs.Where(j => (j.State == JobStates.Funded || j.State == JobStates.Dispatched) && offline.Contains(j.Provider)),
-                JobStates.Failed, "provider_offline", "the provider went offline before accepting the job; submit it again to be matched with another", ct);
-            await FailAsync(db, db.Jobs.Where(j => j.State == JobStates.Running && j.ExpiresAt <= now), JobStates.Failed, ProviderRecords.Timeout,
+                JobStates.Failed, ProviderRecords.ProviderOffline, "the provider went offline before accepting the job; submit it again to be matched with another", ct);
+            // A funded job is dispatched within a sweep by whichever instance holds its provider's connection; one still
+            // funded after the accept timeout and a margin (another instance's sweep, a reconnect) has a provider that
+            // heartbeats but never takes its work: it loses the job, and the failure counts in its record.
+            var dispatchDeadline = now - ((options.AcceptTimeoutSeconds + options.DispatchMarginSeconds) * 1000L);
+            await FailAsync(db, db.Jobs.Where(j => j.State == JobStates.Funded && (j.FundedAt < dispatchDeadline || j.ExpiresAt <= now)), JobStates.Failed,
+                ProviderRecords.AcceptTimeout, "the provider did not take the job in time; submit it again to be matched with another provider", ct);
+            // Not one its provider settled on the chain (ChargedAmount is set by a settle; a refund fails the job at once):
+            // the client paid for it, and its result, delayed past the expiry, is still to come.
+            await FailAsync(db, db.Jobs.Where(j => j.State == JobStates.Running && j.ExpiresAt <= now && j.ChargedAmount == null), JobStates.Failed, ProviderRecords.Timeout,
                 "the provider did not finish before the escrow expired; the escrow is refundable", ct);
         }
         probation.Prune(now);

@@ -74,12 +74,21 @@ internal static class ProviderRecords
     public const string AcceptTimeout = "accept_timeout";
     public const string Timeout = "timeout";
 
+    /// <summary>
+    /// The escrow of a job still open was refunded (ChainFollower). Of a funded job it is the provider's failure: before
+    /// the expiry only the provider can refund (instead of doing the job), after it the job was not done in time.
+    /// </summary>
+    public const string Refunded = "refunded";
+
+    /// <summary>The provider went offline holding a funded job.</summary>
+    public const string ProviderOffline = "provider_offline";
+
     public static async Task<ProviderRecord> ForAsync(CoordinatorDb db, string provider, CancellationToken ct)
     {
         var finished = await db.Jobs.AsNoTracking()
             .Where(j => j.Provider == provider && (j.State == JobStates.Completed || j.State == JobStates.Failed ||
                 ((j.State == JobStates.Expired || j.State == JobStates.Canceled) && j.ChargedAmount > 0)))
-            .Select(j => new { j.State, j.FailureCode, j.AcceptedAt, j.FirstTokenAt, j.FinishedAt, j.TokensIn, j.TokensOut, j.Receipt, j.ChargedAmount,
+            .Select(j => new { j.State, j.FailureCode, j.FundedAt, j.AcceptedAt, j.FirstTokenAt, j.FinishedAt, j.TokensIn, j.TokensOut, j.Receipt, j.ChargedAmount,
                 j.PriceIn, j.PriceOut, j.Amount })
             .ToListAsync(ct);
         finished.Sort((a, b) => Nullable.Compare(a.FinishedAt, b.FinishedAt));
@@ -94,7 +103,8 @@ internal static class ProviderRecords
             var over = j.ChargedAmount is { } charged && charged > 0 && (!done ||
                 (ulong)charged > Math.Min(Pricing.Cost(j.TokensIn ?? 0, j.TokensOut ?? 0, new Amount((ulong)j.PriceIn), new Amount((ulong)j.PriceOut))?.Units ?? ulong.MaxValue,
                     (ulong)j.Amount));
-            var isFailed = j.State == JobStates.Failed && j.FailureCode is "provider_failed" or "provider_rejected";
+            var isFailed = j.State == JobStates.Failed &&
+                (j.FailureCode is "provider_failed" or "provider_rejected" or ProviderOffline || (j.FailureCode == Refunded && j.FundedAt != null));
             var isTimedOut = j.State == JobStates.Failed && j.FailureCode is AcceptTimeout or Timeout;
             failed += isFailed ? 1 : 0;
             timedOut += isTimedOut ? 1 : 0;

@@ -32,7 +32,7 @@ internal static class ProvidersApi
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow };
 
     private static async Task<IResult> Register(HttpContext http, CoordinatorDb db, MarketBook book, MarketClock clock, CoordinatorOptions options,
-        ProviderRecordCache records)
+        ProviderRecordCache records, NewProviderLimits newProviders)
     {
         var signed = SignedRequests.Of(http);
         RegisterRequest? req;
@@ -73,6 +73,13 @@ internal static class ProvidersApi
         var provider = await db.Providers.Include(p => p.Offers).FirstOrDefaultAsync(p => p.Address == address, http.RequestAborted);
         if (provider is null)
         {
+            // A new address: each is on probation, and they cost nothing to make; limited per client network.
+            if (newProviders.TryTake(Aitbc.ServiceDefaults.Networks.ClientNetwork.KeyOf(http)) is { } wait)
+            {
+                http.Response.Headers.RetryAfter = wait.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return Problems.Of(MarketErrors.RateLimited,
+                    $"more than {options.NewProvidersPerNetworkPerHour} new provider addresses an hour from this network; registering again with a known address is not limited");
+            }
             provider = new ProviderEntity { Address = address, Region = "", Gpu = "", Status = ProviderStatuses.Online, RegisteredAt = now };
             db.Providers.Add(provider);
         }

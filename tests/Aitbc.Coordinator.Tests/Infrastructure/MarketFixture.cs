@@ -55,6 +55,8 @@ public abstract class MarketFixture : IAsyncLifetime
             AcceptTimeoutSeconds = 30,
             PaymentWindowSeconds = 60,
             JobTimeoutSeconds = 600,
+            // Every test's providers register from loopback: one network.
+            NewProvidersPerNetworkPerHour = 1_000_000,
         };
         _coordinator = await CoordinatorServer.StartAsync(Options, Time, logging: _ => { });
         _http = new HttpClient { BaseAddress = _coordinator.Uri, Timeout = TimeSpan.FromSeconds(60) };
@@ -76,6 +78,7 @@ public abstract class MarketFixture : IAsyncLifetime
             AcceptTimeoutSeconds = Options.AcceptTimeoutSeconds,
             PaymentWindowSeconds = Options.PaymentWindowSeconds,
             JobTimeoutSeconds = Options.JobTimeoutSeconds,
+            NewProvidersPerNetworkPerHour = Options.NewProvidersPerNetworkPerHour,
         };
         configure(options);
         return await CoordinatorServer.StartAsync(options, Time, logging: _ => { });
