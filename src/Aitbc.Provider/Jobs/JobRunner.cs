@@ -30,7 +30,8 @@ internal sealed record JobCheck(string? Refusal, bool Refundable);
 /// at this provider's own prices and leaves time to work and settle), then the backend runs it under a
 /// timeout and a concurrency limit, the tokens the backend counted (input at most the job's input
 /// bound) are metered at this provider's prices, the receipt is signed and the escrow settled for
-/// exactly that (never more than the quote, which the escrow covers). Any failure after the check refunds the escrow at once.
+/// exactly that (never more than the quote, which the escrow covers). Any failure after the check refunds the escrow at once,
+/// except a settle that may still commit (no answer, still pending): that is neither refunded nor reported failed.
 /// </summary>
 internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient node, NonceSequencer nonces, IProviderSigner signer, ProviderOptions options,
     TimeProvider time, ILogger<JobRunner> log) : IDisposable
