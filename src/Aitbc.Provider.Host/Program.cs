@@ -25,6 +25,9 @@ HostFlag[] flags =
     new("--port", "Provider:Port", "port of the daemon's API (default 8008)"),
     new("--job-timeout", "Provider:JobTimeoutSeconds", "longest a job may run (default 300)"),
     new("--grace", "Provider:GraceSeconds", "on shutdown, seconds running jobs have to finish (default 30)"),
+    new("--max-output-bytes", "Provider:MaxOutputBytes", "the most output a job may produce, in UTF-8 bytes (default and at most 1048576, the coordinator's limit)"),
+    new("--direct-rate", "Provider:DirectRequestsPerIpPerSecond", "direct-path requests per client network per second (default 5)"),
+    new("--direct-burst", "Provider:DirectBurstPerIp", "direct-path requests per client network at once (default 20)"),
 ];
 var (config, exit) = HostConfiguration.Build("aitbc-ai-serve", "the AITBC provider daemon", flags, [], args);
 if (config is null)

@@ -186,45 +186,101 @@ internal sealed partial class CoordinatorLink(JobRunner runner, ResultDeliveries
         }
     }
 
+    /// <summary>
+    /// Reads a dispatch message strictly, before anything else: <c>id</c> a valid job id, <c>client</c> an address,
+    /// <c>model</c> a non-empty string, <c>modelDigest</c> absent, null or a string, <c>maxTokens</c> an integer from 1 to
+    /// <see cref="MaxTokensLimit"/>, <c>input</c> {prompt} or {messages}, and a price that fits in 64 bits.
+    /// </summary>
+    internal static (JobSpec? Spec, string? Digest, string? Error) ReadDispatch(JsonElement j, ProviderOptions options)
+    {
+        static string? Str(JsonElement o, string name) =>
+            o.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+        if (j.ValueKind != JsonValueKind.Object)
+        {
+            return (null, null, "the job is not an object");
+        }
+        var id = Str(j, "id");
+        if (!TxLimits.IsValidJobId(id))
+        {
+            return (null, null, "the job's id is not a valid job id");
+        }
+        if (!Address.TryParse(Str(j, "client"), out var client, out _))
+        {
+            return (null, null, "the job's client is not an address");
+        }
+        if (Str(j, "model") is not { Length: > 0 and <= 256 } model)
+        {
+            return (null, null, "the job's model is not a non-empty string");
+        }
+        string? digest = null;
+        if (j.TryGetProperty("modelDigest", out var d) && d.ValueKind != JsonValueKind.Null)
+        {
+            if (d.ValueKind != JsonValueKind.String)
+            {
+                return (null, null, "the job's modelDigest is not a string");
+            }
+            digest = d.GetString();
+        }
+        if (!j.TryGetProperty("maxTokens", out var mt) || mt.ValueKind != JsonValueKind.Number || !mt.TryGetInt32(out var maxTokens) ||
+            maxTokens is < 1 or > MaxTokensLimit)
+        {
+            return (null, null, $"the job's maxTokens is not an integer from 1 to {MaxTokensLimit}");
+        }
+        if (!j.TryGetProperty("input", out var input))
+        {
+            return (null, null, "the job has no input");
+        }
+        var (messages, prompt, inputError) = JobSpec.ReadInput(input);
+        if (inputError is not null)
+        {
+            return (null, null, inputError);
+        }
+        return JobSpec.Priced(id!, client, model, messages, prompt, maxTokens, options) is { } spec
+            ? (spec, digest, null)
+            : (null, null, "the job's price does not fit in 64 bits");
+    }
+
+    /// <summary>The most output tokens a job may ask for (the chain's and the coordinator's limit is far below).</summary>
+    internal const int MaxTokensLimit = 1_000_000;
+
     private async Task HandleJobAsync(ClientWebSocket socket, JsonElement j, CancellationToken jobs)
     {
-        var id = j.TryGetProperty("id", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString()! : "";
+        var id = j.ValueKind == JsonValueKind.Object && j.TryGetProperty("id", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString()! : "";
+        // What this handler holds until it hands it on: the job's claim (a refundable check) and a slot.
+        JobSpec? claimed = null;
+        var reserved = false;
         try
         {
             // Only what to run comes from the message: prices, quote and input bound are this provider's own,
             // whatever priceIn, priceOut, amount or inputTokenBound the message names.
-            var (messages, prompt, inputError) = JobSpec.ReadInput(j.GetProperty("input"));
-            var maxTokens = j.GetProperty("maxTokens").GetInt32();
-            var spec = inputError is null && TxLimits.IsValidJobId(id) && maxTokens >= 1
-                ? JobSpec.Priced(id, Address.Parse(j.GetProperty("client").GetString()!), j.GetProperty("model").GetString()!, messages, prompt, maxTokens, options)
-                : null;
+            var (spec, digest, invalid) = ReadDispatch(j, options);
             if (spec is null)
             {
-                LogBadDispatch(log, id, inputError ?? "an invalid job id, maxTokens or price");
-                await SendAsync(socket, new { type = "reject", jobId = id, reason = inputError ?? "the job's id, maxTokens or price is not valid" });
+                LogBadDispatch(log, id, invalid!);
+                await SendAsync(socket, new { type = "reject", jobId = id, reason = invalid });
                 return;
             }
-            var digest = j.TryGetProperty("modelDigest", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
             var (namedIn, namedOut) = (NamedPrice(j, "priceIn"), NamedPrice(j, "priceOut"));
-            var reserved = runner.TryReserve();
             var check = await runner.CheckAsync(spec, digest, jobs);
+            claimed = check.Refundable ? spec : null;
             if (check.Refusal is null && (namedIn != spec.PriceIn || namedOut != spec.PriceOut))
             {
                 // The coordinator checks receipts against the prices it matched the job at: work metered at other prices
                 // could be paid and never accepted. Its view of this provider is stale (or forged); the escrow goes back.
                 check = check with { Refusal = $"the job names prices {namedIn}/{namedOut} per million tokens, this provider's are {spec.PriceIn}/{spec.PriceOut}" };
             }
-            if (!reserved || check.Refusal is not null)
+            // A slot only for a job that checked out: refusals hold none.
+            reserved = check.Refusal is null && runner.TryReserve();
+            if (!reserved)
             {
-                if (reserved)
-                {
-                    runner.Release();
-                }
+                // At capacity, the escrow (this job's own client's, checked) goes back too: the coordinator fails a declined
+                // job ("retry elsewhere"), and the client could otherwise not lock anew until the escrow expires.
                 var reason = check.Refusal ?? "the provider is at full capacity";
                 await SendAsync(socket, new { type = "reject", jobId = id, reason = runner.Refuse(spec, reason).Refusal });
                 // Only an escrow this dispatch claimed and found to be this job's goes back (never one of a job already running here).
-                if (check.Refundable)
+                if (claimed is not null)
                 {
+                    claimed = null;
                     await runner.GiveBackAsync(spec, check);
                 }
                 return;
@@ -233,22 +289,38 @@ internal sealed partial class CoordinatorLink(JobRunner runner, ResultDeliveries
             {
                 // The coordinator cannot have heard the accept: work done now could be paid for but never delivered.
                 runner.Release();
+                reserved = false;
+                claimed = null;
                 await runner.GiveBackAsync(spec, check);
                 return;
             }
+            // RunAsync owns the claim and the slot from here.
+            (claimed, reserved) = (null, false);
             var outcome = await runner.RunAsync(spec, text => SendAsync(socket, new { type = "token", jobId = id, text }), deliveries, jobs);
             if (outcome.Completed)
             {
                 await deliveries.DeliverAsync(outcome.Kept!);
             }
-            else
+            else if (!outcome.SettlePending)
             {
+                // Refunded (or to be refunded at expiry): the coordinator hears of the failure. A settle still pending is no failure.
                 using var posted = await coordinator.PostAsJsonAsync(new Uri($"/v1/jobs/{id}/fail", UriKind.Relative), new { reason = outcome.Failure }, Json, CancellationToken.None);
             }
         }
         catch (Exception e) when (e is HttpRequestException or WebSocketException or OperationCanceledException or InvalidOperationException or KeyNotFoundException or FormatException)
         {
             LogJobError(log, id, e.Message);
+        }
+        finally
+        {
+            if (reserved)
+            {
+                runner.Release();
+            }
+            if (claimed is not null)
+            {
+                runner.Unclaim(claimed);
+            }
         }
     }
 

@@ -3,13 +3,18 @@ using Aitbc.Provider.Jobs;
 namespace Aitbc.Provider;
 
 /// <summary>The running daemon's parts, as the API handlers see them.</summary>
-internal sealed class ProviderContext(JobRunner runner, CoordinatorLink link, ResultDeliveries deliveries, ProviderOptions options, string backendName, TimeProvider time) : IDisposable
+internal sealed class ProviderContext(JobRunner runner, CoordinatorLink link, ResultDeliveries deliveries, ResultDeliveries directResults, Aitbc.Node.Client.NodeClient node,
+    ProviderOptions options, string backendName, TimeProvider time) : IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
 
     public JobRunner Runner => runner;
     public CoordinatorLink Link => link;
     public ResultDeliveries Deliveries => deliveries;
+    /// <summary>The results of direct-path jobs, kept for their clients.</summary>
+    public ResultDeliveries DirectResults => directResults;
+    public Aitbc.Node.Client.NodeClient Node => node;
+    public Api.IpRateLimit DirectLimit { get; } = new(options.DirectRequestsPerIpPerSecond, options.DirectBurstPerIp, time);
     public ProviderOptions Options => options;
     public string BackendName => backendName;
     public TimeProvider Time => time;

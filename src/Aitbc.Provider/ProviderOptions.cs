@@ -68,6 +68,23 @@ public sealed class ProviderOptions
     [Range(0, long.MaxValue)]
     public long PriceOut { get; set; } = 300_000_000;
 
+    /// <summary>
+    /// The most output a job may produce, in UTF-8 bytes; the work stops there and the job fails (refunded) before any
+    /// receipt is signed. At most 1 MiB, the largest output the coordinator accepts in a result.
+    /// </summary>
+    [Range(1, MaxOutputLimit)]
+    public int MaxOutputBytes { get; set; } = MaxOutputLimit;
+
+    /// <summary>The coordinator's limit on a result's output (1 MiB).</summary>
+    public const int MaxOutputLimit = 1024 * 1024;
+
+    /// <summary>Direct-path requests (<c>POST /v1/jobs</c>, <c>GET /v1/jobs/{id}</c>) per client network per second, and how many at once.</summary>
+    [Range(0.01, 100_000)]
+    public double DirectRequestsPerIpPerSecond { get; set; } = 5;
+
+    [Range(1, 1_000_000)]
+    public int DirectBurstPerIp { get; set; } = 20;
+
     [Range(1, 1024)]
     public int Concurrency { get; set; } = 2;
 

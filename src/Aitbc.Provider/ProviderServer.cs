@@ -46,6 +46,9 @@ public sealed class ProviderServer : IAsyncDisposable
     /// <summary>Where results are kept until the coordinator acknowledges them.</summary>
     public string DeliveriesDirectory => _ctx.Deliveries.Directory;
 
+    /// <summary>Where the results of direct-path jobs are kept for their clients.</summary>
+    public string DirectResultsDirectory => _ctx.DirectResults.Directory;
+
     /// <summary>Results acknowledged by the coordinator, and those kept and still being retried.</summary>
     public (long Delivered, int Retrying) Deliveries => (Interlocked.Read(ref _ctx.Deliveries.Delivered), _ctx.Deliveries.Retrying);
 
@@ -75,9 +78,10 @@ public sealed class ProviderServer : IAsyncDisposable
         var loggers = ServiceHost.CreateLoggerFactory(logging);
         var runner = new JobRunner(backend, node, nonces, signer, options, clock, loggers.CreateLogger<JobRunner>());
         var deliveries = new ResultDeliveries(coordinatorHttp, node, signer.Address, options, clock, loggers.CreateLogger<ResultDeliveries>());
+        var directResults = new ResultDeliveries(coordinatorHttp, node, signer.Address, options, clock, loggers.CreateLogger<ResultDeliveries>(), direct: true);
         var link = new CoordinatorLink(runner, deliveries, coordinatorHttp, signer, options, clock, loggers.CreateLogger<CoordinatorLink>());
-        var ctx = new ProviderContext(runner, link, deliveries, options, backend.Name, clock);
-        IDisposable[] owned = [ctx, link, deliveries, runner, nonces, backend, nodeHttp, coordinatorHttp, loggers];
+        var ctx = new ProviderContext(runner, link, deliveries, directResults, node, options, backend.Name, clock);
+        IDisposable[] owned = [ctx, link, deliveries, directResults, runner, nonces, backend, nodeHttp, coordinatorHttp, loggers];
         builder.Services.AddSingleton(ctx);
         var app = builder.Build();
         try

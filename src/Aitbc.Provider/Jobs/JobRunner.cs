@@ -11,9 +11,10 @@ namespace Aitbc.Provider.Jobs;
 
 /// <summary>What became of a job: completed with its output, receipt and settle transaction, refused before any work, or failed (and refunded).</summary>
 internal sealed record JobOutcome(string JobId, string? Output, UsageReceipt? Receipt, Hash256? SettleTx, string? Refusal, string? Failure, Hash256? RefundTx,
-    PendingResult? Kept = null)
+    PendingResult? Kept = null, bool SettlePending = false)
 {
-    public bool Completed => Receipt is not null;
+    /// <summary>Settled on the chain: the output is paid.</summary>
+    public bool Completed => Receipt is not null && !SettlePending;
 }
 
 /// <summary>
@@ -29,7 +30,8 @@ internal sealed record JobCheck(string? Refusal, bool Refundable);
 /// at this provider's own prices and leaves time to work and settle), then the backend runs it under a
 /// timeout and a concurrency limit, the tokens the backend counted (input at most the job's input
 /// bound) are metered at this provider's prices, the receipt is signed and the escrow settled for
-/// exactly that (never more than the quote, which the escrow covers). Any failure after the check refunds the escrow at once.
+/// exactly that (never more than the quote, which the escrow covers). Any failure after the check refunds the escrow at once,
+/// except a settle that may still commit (no answer, still pending): that is neither refunded nor reported failed.
 /// </summary>
 internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient node, NonceSequencer nonces, IProviderSigner signer, ProviderOptions options,
     TimeProvider time, ILogger<JobRunner> log) : IDisposable
@@ -69,28 +71,31 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
     /// </summary>
     public async Task<JobCheck> CheckAsync(JobSpec job, string? expectedDigest, CancellationToken ct)
     {
-        if (!_claimed.TryAdd(job.JobId, 0))
-        {
-            return new JobCheck($"job '{job.JobId}' is already running on this provider", false);
-        }
-        JobCheck check;
+        // The claim is taken only once the chain shows the escrow is this job's: a stranger naming job ids
+        // without escrows, or another client's, holds no claim and blocks no dispatch of them.
+        var claimed = false;
+        JobCheck? check = null;
         try
         {
-            check = await CheckEscrowAsync(job, expectedDigest, ct);
+            check = await CheckEscrowAsync(job, expectedDigest, () => claimed = _claimed.TryAdd(job.JobId, 0), ct);
         }
         catch (Exception e) when (e is HttpRequestException or NodeException or OperationCanceledException or System.Text.Json.JsonException)
         {
             // No escrow verified, no work: a node that cannot be asked is a refusal like any other.
             check = new JobCheck($"the escrow could not be checked on the chain: {e.Message}", false);
         }
-        if (check.Refusal is not null && !check.Refundable)
+        finally
         {
-            Unclaim(job);
+            // Only a refundable check (the escrow is this job's) keeps the claim; any other end, an exception included, drops it.
+            if (claimed && check is not { Refundable: true })
+            {
+                Unclaim(job);
+            }
         }
         return check;
     }
 
-    private async Task<JobCheck> CheckEscrowAsync(JobSpec job, string? expectedDigest, CancellationToken ct)
+    private async Task<JobCheck> CheckEscrowAsync(JobSpec job, string? expectedDigest, Func<bool> claim, CancellationToken ct)
     {
         static JobCheck No(string why) => new(why, false);
         var escrow = await node.EscrowAsync(job.JobId, ct);
@@ -115,7 +120,11 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
             // Priced here, at this provider's prices: a message naming lower prices or amount changes nothing, and gets nothing back.
             return No($"the escrow locks {escrow.Amount}, less than the quoted price {job.Quote} (this provider's prices, {job.InputBound} input tokens at most, {job.MaxTokens} output)");
         }
-        // The escrow is this job's, as priced here: a refusal from now on may give it back.
+        // The escrow is this job's, as priced here: claimed, a refusal from now on may give it back.
+        if (!claim())
+        {
+            return No($"job '{job.JobId}' is already running on this provider");
+        }
         if (!_models.TryGetValue(job.Model, out var model))
         {
             return new($"this provider does not serve model '{job.Model}'", true);
@@ -145,6 +154,8 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
     /// </summary>
     public async Task<JobOutcome> RunAsync(JobSpec job, Func<string, Task>? onToken, ResultDeliveries? keep, CancellationToken ct)
     {
+        // A job whose settle may still commit stays claimed: no second run of it (which would overwrite its kept result) and no refund.
+        var keepClaim = false;
         try
         {
             EscrowInfo escrow;
@@ -173,10 +184,18 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
                     : e.Message;
                 return await RefundAsync(job, $"the work failed: {why}");
             }
+            if (tokensIn < 0 || tokensOut < 0)
+            {
+                // A count that cannot be true is a backend fault: nothing is metered from it, and the quote is not a fallback.
+                return await RefundAsync(job, $"the backend reported impossible token counts ({tokensIn} in, {tokensOut} out): the work cannot be metered");
+            }
             // Input counted beyond the bound the quote was made for is not charged (the coordinator refuses such receipts);
             // metered at this provider's own prices and never more than its quote, which the escrow covers.
             tokensIn = Math.Min(tokensIn, job.InputBound);
-            var metered = Pricing.Cost(tokensIn, tokensOut, job.PriceIn, job.PriceOut) ?? job.Quote;
+            if (Pricing.Cost(tokensIn, tokensOut, job.PriceIn, job.PriceOut) is not { } metered)
+            {
+                return await RefundAsync(job, $"the backend's token counts ({tokensIn} in, {tokensOut} out) do not fit a price: the work cannot be metered");
+            }
             var charge = metered < job.Quote ? metered : job.Quote;
             var model = _models[job.Model];
             var receipt = await signer.SignReceiptAsync(
@@ -194,34 +213,110 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
                     return await RefundAsync(job, $"the result could not be kept for delivery: {e.Message}");
                 }
             }
-            var (settle, submitted, _) = await nonces.SubmitNextAsync<string>(nonce =>
-                SignAsync(nonce, new EscrowSettleBody(job.JobId, charge, receipt.Hash)), CancellationToken.None);
-            var committed = submitted!.Accepted ? await node.WaitAsync(settle!.Id, CancellationToken.None) : submitted;
-            // Still pending after the node's wait: it may yet commit, so wait on rather than refund a settle in flight.
-            for (var i = 0; i < 10 && committed.Status == "pending"; i++)
-            {
-                committed = await node.WaitAsync(settle!.Id, CancellationToken.None);
-            }
-            if (!committed.Committed)
+            var (settled, settleTx, settleWhy) = await SettleAsync(job, charge, receipt);
+            if (settled == SettleState.Refused)
             {
                 if (kept is not null)
                 {
-                    // A settle still pending may yet commit before the refund: then the result is paid and must go out.
-                    keep!.Unsettled(kept, stillPending: committed.Status == "pending");
+                    keep!.Unsettled(kept, stillPending: false);
                 }
-                return await RefundAsync(job, $"settling failed: {committed.Problem?.ToString() ?? committed.Status}");
+                return await RefundAsync(job, $"settling failed: {settleWhy}");
+            }
+            if (settled == SettleState.Pending)
+            {
+                // The settle may yet commit: no refund (the node takes one escrow transaction per job and signer) and no
+                // failure reported; the kept result is watched on the chain and delivered if the settle commits.
+                if (kept is not null)
+                {
+                    keep!.Unsettled(kept, stillPending: true);
+                }
+                LogSettlePending(log, job.JobId, settleWhy);
+                keepClaim = true;
+                return new JobOutcome(job.JobId, output, receipt, settleTx, null, null, null, kept, SettlePending: true);
             }
             kept?.Paid = true;
             Interlocked.Increment(ref Completed);
             LogCompleted(log, job.JobId, tokensIn, tokensOut, charge.Units);
-            return new JobOutcome(job.JobId, output, receipt, settle!.Id, null, null, null, kept);
+            return new JobOutcome(job.JobId, output, receipt, settleTx, null, null, null, kept);
         }
         finally
         {
-            _claimed.TryRemove(job.JobId, out _);
+            if (!keepClaim)
+            {
+                _claimed.TryRemove(job.JobId, out _);
+            }
             _slots.Release();
         }
     }
+
+    private enum SettleState
+    {
+        Committed,
+        Pending,
+        Refused,
+    }
+
+    /// <summary>
+    /// Submits the settle and waits for it. Refused only when that is definitive: refused at the node's door (4xx), or
+    /// refused when its block was built (<c>422 tx_rejected</c>); committed when the chain says so; anything else (no answer,
+    /// a timeout, another error, still pending after the waits) is pending unless the chain shows the escrow settled for
+    /// this receipt (committed) or no longer settleable (refused).
+    /// </summary>
+    private async Task<(SettleState State, Hash256? Tx, string Why)> SettleAsync(JobSpec job, Amount charge, UsageReceipt receipt)
+    {
+        Transaction? settle = null;
+        SubmitResult? result = null;
+        string? error = null;
+        try
+        {
+            (settle, result, _) = await nonces.SubmitNextAsync<string>(nonce =>
+                SignAsync(nonce, new EscrowSettleBody(job.JobId, charge, receipt.Hash)), CancellationToken.None);
+            // Refused at the node's door (not in its pool): definitive, unless the answer came from a gateway in between.
+            if (result is { Accepted: false } && result.Problem!.Status is not (502 or 504))
+            {
+                return (SettleState.Refused, null, result.Problem.ToString());
+            }
+            // Still pending after the node's wait: it may yet commit, so wait on rather than refund a settle in flight.
+            for (var i = 0; i < 10 && result is { Accepted: true } && !result.Committed && !IsRejected(result); i++)
+            {
+                result = await node.WaitAsync(settle!.Id, CancellationToken.None);
+            }
+            if (result is { Committed: true })
+            {
+                return (SettleState.Committed, settle!.Id, "committed");
+            }
+            if (IsRejected(result))
+            {
+                return (SettleState.Refused, null, result!.Problem!.ToString());
+            }
+            error = result?.Problem?.ToString() ?? result?.Status;
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException or NodeException or InvalidOperationException
+            or System.Text.Json.JsonException)
+        {
+            // The node may have taken the settle before the answer was lost.
+            error = e.Message;
+        }
+        try
+        {
+            var escrow = await node.EscrowAsync(job.JobId, CancellationToken.None);
+            if (escrow is { Status: "settled" } && escrow.Receipt == receipt.Hash)
+            {
+                return (SettleState.Committed, settle?.Id, "committed");
+            }
+            if (escrow is not { Status: "locked" } || escrow.ExpiresAt <= time.GetUtcNow().ToUnixTimeMilliseconds())
+            {
+                return (SettleState.Refused, null, $"{error}; the escrow is {escrow?.Status ?? "missing"}, not settled for this receipt");
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException or NodeException or System.Text.Json.JsonException)
+        {
+            error = $"{error}; the escrow could not be read ({e.Message})";
+        }
+        return (SettleState.Pending, settle?.Id, error ?? "pending");
+    }
+
+    private static bool IsRejected(SubmitResult? result) => result?.Problem is { Status: 422, Code: "tx_rejected" };
 
     private async Task<(string Output, long TokensIn, long TokensOut)> InferAsync(JobSpec job, Func<string, Task>? onToken, CancellationToken ct)
     {
@@ -231,12 +326,19 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
                 job.Prompt is not null ? [new ChatMessage(ChatRole.User, job.Prompt)] : job.Messages!.Select(m => new ChatMessage(new ChatRole(m.Role), m.Content)),
                 new ChatOptions { ModelId = job.Model, MaxOutputTokens = job.MaxTokens }, ct);
         var output = new StringBuilder();
+        var bytes = 0L;
         UsageDetails? usage = null;
         await foreach (var u in updates.WithCancellation(ct))
         {
             var text = u.Text;
             if (!string.IsNullOrEmpty(text))
             {
+                bytes += Encoding.UTF8.GetByteCount(text);
+                if (bytes > options.MaxOutputBytes)
+                {
+                    // The coordinator takes no larger output: work past this could be paid and never delivered.
+                    throw new BackendException($"the output passed the limit of {options.MaxOutputBytes} bytes");
+                }
                 output.Append(text);
                 if (onToken is not null)
                 {
@@ -324,6 +426,9 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} completed: {TokensIn} in, {TokensOut} out, settled {Amount} base units")]
     private static partial void LogCompleted(ILogger log, string jobId, long tokensIn, long tokensOut, ulong amount);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: the settle is not known committed ({Reason}); not refunded, its result is kept and watched on the chain")]
+    private static partial void LogSettlePending(ILogger log, string jobId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} failed and is refunded: {Reason}")]
     private static partial void LogFailed(ILogger log, string jobId, string reason);

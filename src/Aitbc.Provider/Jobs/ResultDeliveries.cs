@@ -44,14 +44,22 @@ internal sealed partial class ResultDeliveries : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<string, Task> _retrying = new(StringComparer.Ordinal);
 
-    public ResultDeliveries(HttpClient coordinator, NodeClient node, Address provider, ProviderOptions options, TimeProvider time, ILogger<ResultDeliveries> log)
+    private readonly bool _direct;
+
+    /// <summary>
+    /// With <paramref name="direct"/>, the results of direct-path jobs (<c>{DataDir}/direct/{provider}/</c>): kept the same way,
+    /// never posted to the coordinator, served to the escrow's client by <c>GET /v1/jobs/{id}</c>.
+    /// </summary>
+    public ResultDeliveries(HttpClient coordinator, NodeClient node, Address provider, ProviderOptions options, TimeProvider time, ILogger<ResultDeliveries> log,
+        bool direct = false)
     {
+        _direct = direct;
         _coordinator = coordinator;
         _node = node;
         _options = options;
         _time = time;
         _log = log;
-        Directory = Path.Combine(Path.GetFullPath(options.DataDir), "deliveries", provider.ToString());
+        Directory = Path.Combine(Path.GetFullPath(options.DataDir), direct ? "direct" : "deliveries", provider.ToString());
     }
 
     /// <summary>Where this provider's pending results are kept.</summary>
@@ -70,6 +78,11 @@ internal sealed partial class ResultDeliveries : IDisposable
         var pending = new PendingResult(jobId, Body(output, receipt), receipt.Hash);
         PrivateFiles.CreateDirectory(Directory);
         var path = PathOf(jobId);
+        if (File.Exists(path))
+        {
+            // A result of this job is kept already (its settle may be pending, or it is being delivered): never replaced.
+            throw new IOException($"a result of job '{jobId}' is kept already");
+        }
         var temporary = path + ".tmp";
         await using (var file = PrivateFiles.Create(temporary))
         {
@@ -86,6 +99,10 @@ internal sealed partial class ResultDeliveries : IDisposable
     /// </summary>
     public void Unsettled(PendingResult pending, bool stillPending)
     {
+        if (stillPending && _direct)
+        {
+            return; // kept: the client fetches it once the chain shows the settle
+        }
         if (stillPending)
         {
             Retry(pending, FirstBackoff);
@@ -106,10 +123,25 @@ internal sealed partial class ResultDeliveries : IDisposable
         }
     }
 
+    /// <summary>A kept result (its body and its receipt's hash), or null when none is kept for the job.</summary>
+    public async Task<(byte[] Body, Hash256 ReceiptHash)?> ReadAsync(string jobId, CancellationToken ct)
+    {
+        byte[] body;
+        try
+        {
+            body = await File.ReadAllBytesAsync(PathOf(jobId), ct);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+        return TryReadReceiptHash(body, out var hash) ? (body, hash) : null;
+    }
+
     /// <summary>On start: every result a previous run left undelivered goes out again.</summary>
     public void Resume()
     {
-        if (!System.IO.Directory.Exists(Directory))
+        if (_direct || !System.IO.Directory.Exists(Directory))
         {
             return;
         }
@@ -215,6 +247,14 @@ internal sealed partial class ResultDeliveries : IDisposable
                 return (true, null);
             }
             var problem = await NodeClient.ReadProblemAsync(posted, ct);
+            if (posted.StatusCode == HttpStatusCode.Conflict && problem.Code == "wrong_state" &&
+                await _node.EscrowAsync(id, ct) is { Status: "settled" } paid && paid.Receipt == pending.ReceiptHash)
+            {
+                // Paid on the chain for this receipt, yet the coordinator holds the job failed or expired (its sweeper can race a
+                // slow settle): not final; the coordinator completes such a job with its result, so it is posted again with backoff.
+                LogPaidButWrongState(_log, id, problem.ToString());
+                return (false, RetryAfter(posted));
+            }
             if (posted.StatusCode is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)posted.StatusCode >= 500)
             {
                 LogRetrying(_log, id, problem.Code, problem.ToString());
@@ -318,6 +358,9 @@ internal sealed partial class ResultDeliveries : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The result of {JobId} is not delivered yet ({Code}: {Reason}); it is kept and retried")]
     private static partial void LogRetrying(ILogger log, string jobId, string code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The result of {JobId} is paid on the chain but the coordinator answered wrong_state ({Reason}); it is kept and posted again")]
+    private static partial void LogPaidButWrongState(ILogger log, string jobId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The coordinator refused the result of {JobId} ({Code}: {Reason}); it is no longer retried and is kept in {Path}")]
     private static partial void LogRefused(ILogger log, string jobId, string code, string reason, string path);

@@ -82,6 +82,9 @@ public sealed class OllamaStandIn : IAsyncDisposable
     /// <summary>When set, a stream sends this many token lines and then the connection drops (Ollama's process died).</summary>
     public int? DropAfterLines { get; set; }
 
+    /// <summary>When set, appended to the text of every streamed token (an output far larger than the tokens counted).</summary>
+    public string? TokenPadding { get; set; }
+
     /// <summary>When set, the final line reports this <c>prompt_eval_count</c> whatever the input (a backend counting more than the input can hold).</summary>
     public int? PromptTokensReported { get; set; }
 
@@ -234,7 +237,7 @@ public sealed class OllamaStandIn : IAsyncDisposable
                 {
                     await Task.Delay(LineDelay, ct);
                 }
-                await LineAsync(http, Chunk(model, chat, tokens[i], i), ct);
+                await LineAsync(http, Chunk(model, chat, tokens[i] + TokenPadding, i), ct);
                 Interlocked.Increment(ref _linesSent);
                 _firstLine.TrySetResult();
             }
@@ -271,7 +274,7 @@ public sealed class OllamaStandIn : IAsyncDisposable
         o["done_reason"] = doneReason;
         if (!chat)
         {
-            o["context"] = new JsonArray([.. Enumerable.Range(0, promptTokens + evalCount).Select(t => (JsonNode)(128_000 + t))]);
+            o["context"] = new JsonArray([.. Enumerable.Range(0, Math.Max(0, promptTokens + evalCount)).Select(t => (JsonNode)(128_000 + t))]);
         }
         o["total_duration"] = 1_500_000_000L + (evalCount * 20_000_000L);
         o["load_duration"] = 12_345_678L;
