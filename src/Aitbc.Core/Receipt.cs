@@ -113,6 +113,15 @@ public static class Pricing
     /// </summary>
     public static int InputTokenBound(IEnumerable<string> texts) => texts.Sum(t => System.Text.Encoding.UTF8.GetByteCount(t) + 8) + 32;
 
+    /// <summary>Output tokens a receipt may count beyond the output's UTF-8 bytes: tokens that write nothing (end, stop).</summary>
+    public const int OutputTokenSlack = 8;
+
+    /// <summary>
+    /// An upper bound of the tokens that wrote <paramref name="output"/>: every output token covers at least one UTF-8
+    /// byte, but for a few that write none; more would charge the output price for tokens never delivered.
+    /// </summary>
+    public static long OutputTokenBound(string output) => System.Text.Encoding.UTF8.GetByteCount(output) + (long)OutputTokenSlack;
+
     /// <summary>
     /// ceil((tokensIn × priceIn + tokensOut × priceOut) / 1,000,000) base units, prices being per
     /// million tokens; null when the result does not fit in 64 bits.

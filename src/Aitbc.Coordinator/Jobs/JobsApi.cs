@@ -24,9 +24,6 @@ internal static class JobsApi
     public const int MaxInputBytes = 128 * 1024;
     public const int MaxOutputBytes = 1024 * 1024;
 
-    /// <summary>Output tokens a receipt may count beyond the output's UTF-8 bytes: tokens that write nothing (end, stop).</summary>
-    public const int OutputTokenSlack = 8;
-
     /// <summary>
     /// The body of a posted result: an output of <see cref="MaxOutputBytes"/> UTF-8 bytes written as a JSON string in the
     /// worst case (every byte a control character, each escaped as six: <c>\u00XX</c>), the receipt and the envelope.
@@ -399,12 +396,9 @@ internal static class JobsApi
         {
             return $"the receipt counts {r.TokensOut} output tokens, over the job's maxTokens {job.MaxTokens}";
         }
-        // Every output token covers at least one byte of the output, but for a few that write none (end, stop):
-        // more would take the output price for tokens never delivered.
-        var outputBound = Encoding.UTF8.GetByteCount(output) + OutputTokenSlack;
-        if (r.TokensOut > outputBound)
+        if (r.TokensOut > Pricing.OutputTokenBound(output))
         {
-            return $"the receipt counts {r.TokensOut} output tokens for an output of {outputBound - OutputTokenSlack} bytes (at most its bytes plus {OutputTokenSlack})";
+            return $"the receipt counts {r.TokensOut} output tokens for an output of {Encoding.UTF8.GetByteCount(output)} bytes (at most its bytes plus {Pricing.OutputTokenSlack})";
         }
         // The input's bound is what the price was quoted for: more input tokens would take the firm price for tokens never sent.
         if (r.TokensIn > job.InputTokenBound)

@@ -189,9 +189,11 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
                 // A count that cannot be true is a backend fault: nothing is metered from it, and the quote is not a fallback.
                 return await RefundAsync(job, $"the backend reported impossible token counts ({tokensIn} in, {tokensOut} out): the work cannot be metered");
             }
-            // Input counted beyond the bound the quote was made for is not charged (the coordinator refuses such receipts);
-            // metered at this provider's own prices and never more than its quote, which the escrow covers.
+            // Tokens counted beyond what the coordinator accepts in a receipt are not charged: input past the bound the quote
+            // was made for, output past the output's bytes (plus a few that write none). Metered at this provider's own
+            // prices and never more than its quote, which the escrow covers.
             tokensIn = Math.Min(tokensIn, job.InputBound);
+            tokensOut = Math.Min(tokensOut, Pricing.OutputTokenBound(output));
             if (Pricing.Cost(tokensIn, tokensOut, job.PriceIn, job.PriceOut) is not { } metered)
             {
                 return await RefundAsync(job, $"the backend's token counts ({tokensIn} in, {tokensOut} out) do not fit a price: the work cannot be metered");

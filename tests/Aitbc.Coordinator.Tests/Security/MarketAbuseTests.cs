@@ -122,7 +122,7 @@ public abstract class MarketAbuseTests<TMarket>(TMarket market) : IClassFixture<
         var id = Id(job);
 
         // One byte of output claiming the whole of maxTokens, or one token more than its bytes and the slack.
-        foreach (var inflated in new long[] { 64, 1 + JobsApi.OutputTokenSlack + 1 })
+        foreach (var inflated in new long[] { 64, 1 + Pricing.OutputTokenSlack + 1 })
         {
             var refused = (await provider.PostResultAsync(id, "x", Receipt(provider, offer, "x", inflated))).ExpectProblem(HttpStatusCode.UnprocessableEntity, "invalid_receipt");
             Assert.Contains("output tokens", refused.Detail, StringComparison.Ordinal);
@@ -132,8 +132,8 @@ public abstract class MarketAbuseTests<TMarket>(TMarket market) : IClassFixture<
         Assert.Equal("locked", (await market.Node.Client.EscrowAsync(id))!.Status);
 
         // Its bytes plus the slack (end and stop tokens write nothing) is taken.
-        (await provider.PostResultAsync(id, "x", Receipt(provider, offer, "x", 1 + JobsApi.OutputTokenSlack))).Expect(HttpStatusCode.OK);
-        Assert.Equal(1 + JobsApi.OutputTokenSlack, (await RowAsync(id)).TokensOut);
+        (await provider.PostResultAsync(id, "x", Receipt(provider, offer, "x", 1 + Pricing.OutputTokenSlack))).Expect(HttpStatusCode.OK);
+        Assert.Equal(1 + Pricing.OutputTokenSlack, (await RowAsync(id)).TokensOut);
     }
 
     [Fact]

@@ -88,6 +88,9 @@ public sealed class OllamaStandIn : IAsyncDisposable
     /// <summary>When set, the final line reports this <c>prompt_eval_count</c> whatever the input (a backend counting more than the input can hold).</summary>
     public int? PromptTokensReported { get; set; }
 
+    /// <summary>When set, the final line reports this <c>eval_count</c> whatever was written (a backend counting more output than it wrote).</summary>
+    public int? EvalTokensReported { get; set; }
+
     /// <summary>Streamed lines written so far (all requests).</summary>
     public int LinesSent => Volatile.Read(ref _linesSent);
 
@@ -215,7 +218,7 @@ public sealed class OllamaStandIn : IAsyncDisposable
             if (!stream)
             {
                 http.Response.ContentType = "application/json; charset=utf-8";
-                await http.Response.WriteAsync(Final(model, chat, string.Concat(tokens), tokens.Count, promptTokens, doneReason, tokens.Count).ToJsonString(), ct);
+                await http.Response.WriteAsync(Final(model, chat, string.Concat(tokens), tokens.Count, promptTokens, doneReason, EvalTokensReported ?? tokens.Count).ToJsonString(), ct);
                 return;
             }
             http.Response.ContentType = "application/x-ndjson";
@@ -241,7 +244,7 @@ public sealed class OllamaStandIn : IAsyncDisposable
                 Interlocked.Increment(ref _linesSent);
                 _firstLine.TrySetResult();
             }
-            await LineAsync(http, Final(model, chat, "", tokens.Count, promptTokens, doneReason, tokens.Count), ct);
+            await LineAsync(http, Final(model, chat, "", tokens.Count, promptTokens, doneReason, EvalTokensReported ?? tokens.Count), ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
