@@ -107,6 +107,7 @@ internal sealed class CoordinatorBenchmark(BenchOptions options, TextWriter prog
                 // in a closed loop never fill it.
                 RateLimitPerSecond = 1_000_000,
                 RateLimitPerIpPerSecond = 10_000_000,
+                NewProvidersPerNetworkPerHour = 1_000_000, // every bench provider registers from loopback
                 PaymentWindowSeconds = 3600,
                 JobTimeoutSeconds = 3600,
                 HeartbeatTimeoutSeconds = 60,
