@@ -12,7 +12,7 @@ namespace Aitbc.Wallet.Tests.Security;
 public sealed class CookieTests(WalletHost host) : IClassFixture<WalletHost>
 {
     [Fact]
-    public async Task Attack10_ASecondDaemonOnTheSameKeystoreAndPortLeavesTheFirstsCookieWorking()
+    public async Task Attack16_ASecondDaemonOnTheSameKeystoreAndPortLeavesTheFirstsCookieWorking()
     {
         var first = await host.StartDaemonAsync();
         await first.CreateAsync("cookie");

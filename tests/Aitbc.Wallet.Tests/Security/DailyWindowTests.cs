@@ -20,7 +20,7 @@ public sealed class DailyWindowTests(WalletHost host) : IClassFixture<WalletHost
     [InlineData("DELETE FROM audit WHERE wallet = 'win' AND type = 'transfer'", false)]
     [InlineData("UPDATE audit SET time = 0", true)]
     [InlineData("DELETE FROM audit WHERE wallet = 'win'", true)]
-    public async Task Attack03_MovingOrDeletingAWalletsEntriesWithoutAnyKeyDoesNotLiftTheDailyLimit(string tamper, bool policyEntryTouched)
+    public async Task Attack17_MovingOrDeletingAWalletsEntriesWithoutAnyKeyDoesNotLiftTheDailyLimit(string tamper, bool policyEntryTouched)
     {
         var daemon = await host.StartDaemonAsync();
         await daemon.CreateUnlockedAsync("win");

@@ -28,7 +28,7 @@ public sealed class PolicyRollbackTests(WalletHost host) : IClassFixture<WalletH
             ("$p", row.Policy), ("$m", row.Mac), ("$v", row.Version), ("$name", name));
 
     [Fact]
-    public async Task Attack04_AnOlderPolicyRowWrittenBackIsRefusedAtUnlock()
+    public async Task Attack12_AnOlderPolicyRowWrittenBackIsRefusedAtUnlock()
     {
         var daemon = await host.StartDaemonAsync();
         await daemon.CreateUnlockedAsync("roll");
@@ -59,7 +59,7 @@ public sealed class PolicyRollbackTests(WalletHost host) : IClassFixture<WalletH
     }
 
     [Fact]
-    public async Task Attack04_AnOlderRowWrittenBackWithTheLaterPolicyEntriesDeletedStillSignsNothing()
+    public async Task Attack12_AnOlderRowWrittenBackWithTheLaterPolicyEntriesDeletedStillSignsNothing()
     {
         var daemon = await host.StartDaemonAsync();
         await daemon.CreateUnlockedAsync("roll-del");

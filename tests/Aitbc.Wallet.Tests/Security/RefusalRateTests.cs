@@ -12,7 +12,7 @@ namespace Aitbc.Wallet.Tests.Security;
 public sealed class RefusalRateTests(WalletHost host) : IClassFixture<WalletHost>
 {
     [Fact]
-    public async Task Attack09_ATokenHoldersRefusedRequestsPastTheirRateWriteNothing()
+    public async Task Attack15_ATokenHoldersRefusedRequestsPastTheirRateWriteNothing()
     {
         var daemon = await host.StartDaemonAsync(o => o.MaxRefusalsPerMinute = 3);
         await daemon.CreateUnlockedAsync("flood");
