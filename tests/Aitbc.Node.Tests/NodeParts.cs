@@ -14,7 +14,9 @@ internal static class NodeParts
 {
     public static NodeContext For(TestChain c, int capacity = 1_000, NodeOptions? options = null)
     {
-        var pool = new TxPool(c.Chain, capacity);
+        // The pool's clock is the test chain's (blocks at times the test chooses, from its genesis time): its checks against
+        // the next block's time then see the head's time, as on a node whose clock and blocks agree.
+        var pool = new TxPool(c.Chain, new PoolLimits(capacity), new FixedClock(TestChain.GenesisTime));
         var tracker = new TxTracker(c.Chain);
         var producer = new BlockProducer(c.Chain, pool, tracker, c.Validator, TimeProvider.System, NullLogger<BlockProducer>.Instance);
         var o = options ?? new NodeOptions();
@@ -25,13 +27,22 @@ internal static class NodeParts
     /// <summary>What the block producer does: the ready transactions into a block, committed, refusals recorded, the pool cleaned.</summary>
     public static BuiltBlock ProduceFromPool(this NodeContext node, TestChain c, long? time = null)
     {
-        var built = c.Chain.Build(node.Pool.SelectReady(c.Chain.Params.MaxBlockTxs), time ?? c.NextTime, c.Validator);
+        var built = c.Chain.Build(node.Pool.SelectReady(c.Chain.Params.MaxBlockTxs), time ?? c.NextTime, c.Validator, node.Pool.SelectReady);
         var committed = c.Chain.Commit(built);
+        var dropped = node.Pool.Remove(built.Block.Transactions, [.. built.Rejected.Select(r => r.Tx)]);
         foreach (var (tx, reason) in built.Rejected)
         {
             node.Tracker.Rejected(tx, committed.Block.Height, reason);
         }
-        node.Pool.Remove(built.Block.Transactions.Concat(built.Rejected.Select(r => r.Tx)));
+        foreach (var tx in dropped)
+        {
+            node.Tracker.Rejected(tx, committed.Block.Height, "dropped unexecuted");
+        }
         return built;
+    }
+
+    private sealed class FixedClock(long unixMs) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => DateTimeOffset.FromUnixTimeMilliseconds(unixMs);
     }
 }
