@@ -13,7 +13,7 @@ public sealed class SmallBlockNode : TestNode
 }
 
 /// <summary>
-/// Attack 1 (docs/security.md): transactions certain to fail in their block (a settle or refund whose fee nobody can pay,
+/// Attack 2 (docs/security.md, the second review): transactions certain to fail in their block (a settle or refund whose fee nobody can pay,
 /// an expired lock, a client's refund before expiry) were admitted; in the block they were refused, paying no fee, and
 /// the same signed bytes were resubmitted, so that ~1,200 addresses held every block's 20,000 candidate slots for ever.
 /// </summary>
@@ -23,7 +23,7 @@ public sealed class DoomedTxTests(TestNode node) : IClassFixture<TestNode>
     private const ulong Fee = TestNode.Fee;
 
     [Fact]
-    public async Task Attack01_TransactionsCertainToFailAreRefusedAtTheDoor()
+    public async Task Attack02_TransactionsCertainToFailAreRefusedAtTheDoor()
     {
         // The attacker's client account (1 AIT), an accomplice as provider with an empty account, and one escrow between them.
         var funder = node.FundedKey();
@@ -79,7 +79,7 @@ public sealed class DoomedTxTests(TestNode node) : IClassFixture<TestNode>
 }
 
 /// <summary>
-/// Attack 1, in the block: a refusal while a block is built (here two locks of one job id, both admissible, of which only
+/// Attack 2, in the block: a refusal while a block is built (here two locks of one job id, both admissible, of which only
 /// the first can run) used up the block's room with the refused transaction and its sender's later nonces, and the same
 /// bytes could be sent again to do it in the next block.
 /// </summary>
@@ -88,7 +88,7 @@ public sealed class RefusedInBlockTests(SmallBlockNode node) : IClassFixture<Sma
     private const ulong Fee = TestNode.Fee;
 
     [Fact]
-    public async Task Attack01_RefusalsInABlockCannotTakeItsRoom()
+    public async Task Attack02_RefusalsInABlockCannotTakeItsRoom()
     {
         var winner = node.FundedKey();
         var losers = new[] { node.FundedKey(), node.FundedKey() };
