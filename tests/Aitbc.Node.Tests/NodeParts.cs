@@ -12,16 +12,17 @@ namespace Aitbc.Node.Tests;
 /// </summary>
 internal static class NodeParts
 {
-    public static NodeContext For(TestChain c, int capacity = 1_000, NodeOptions? options = null)
+    /// <param name="poolTime">The pool's clock (Unix ms). By default the test chain's genesis time: blocks come at times the test
+    /// chooses, after it, so the pool's checks against the next block's time see the head's time, as on a node whose clock
+    /// and blocks agree.</param>
+    public static NodeContext For(TestChain c, int capacity = 1_000, NodeOptions? options = null, long poolTime = TestChain.GenesisTime)
     {
-        // The pool's clock is the test chain's (blocks at times the test chooses, from its genesis time): its checks against
-        // the next block's time then see the head's time, as on a node whose clock and blocks agree.
-        var pool = new TxPool(c.Chain, new PoolLimits(capacity), new FixedClock(TestChain.GenesisTime));
+        var pool = new TxPool(c.Chain, new PoolLimits(capacity), new FixedClock(poolTime));
         var tracker = new TxTracker(c.Chain);
         var producer = new BlockProducer(c.Chain, pool, tracker, c.Validator, TimeProvider.System, NullLogger<BlockProducer>.Instance);
         var o = options ?? new NodeOptions();
         var signatures = new RateLimits<System.Net.IPAddress>(TimeSpan.FromSeconds(1) / o.SignaturesPerSecondPerIp, o.SignatureBurstPerIp, 1_000, TimeProvider.System);
-        return new NodeContext(c.Chain, pool, tracker, producer, null, new ChainEvents(c.Chain), o, signatures);
+        return new NodeContext(c.Chain, pool, tracker, producer, null, new ChainEvents(c.Chain), o, signatures, new ReadGate(o.BlockReadsPerIp, o.BlockReads));
     }
 
     /// <summary>What the block producer does: the ready transactions into a block, committed, refusals recorded, the pool cleaned.</summary>
