@@ -282,64 +282,62 @@ internal sealed partial class ChainEvents : IAsyncDisposable
     private void PublishLocked(CommittedBlock c)
     {
         var block = c.Block;
+        if (_connected.Count == 0)
         {
-            if (_connected.Count == 0)
+            return;
+        }
+        if (_blocks.Count > 0)
+        {
+            var message = BlockMessage(block);
+            foreach (var s in _blocks)
             {
-                return;
+                Send(s, message);
             }
-            if (_blocks.Count > 0)
+        }
+        if (_addresses.Count > 0)
+        {
+            for (var i = 0; i < block.Transactions.Count; i++)
             {
-                var message = BlockMessage(block);
-                foreach (var s in _blocks)
+                foreach (var party in c.Parties[i])
                 {
-                    Send(s, message);
-                }
-            }
-            if (_addresses.Count > 0)
-            {
-                for (var i = 0; i < block.Transactions.Count; i++)
-                {
-                    foreach (var party in c.Parties[i])
+                    if (_addresses.TryGetValue(party, out var set))
                     {
-                        if (_addresses.TryGetValue(party, out var set))
-                        {
-                            var message = TxMessage(party, block, i);
-                            foreach (var s in set)
-                            {
-                                Send(s, message);
-                            }
-                        }
-                    }
-                }
-            }
-            if (_allEscrows.Count > 0 || _jobs.Count > 0 || _parties.Count > 0)
-            {
-                foreach (var e in c.Escrows)
-                {
-                    // Once per subscriber, whether it asked for the job, one of its parties, or all.
-                    var mark = ++_mark;
-                    byte[]? message = null;
-                    void To(HashSet<Subscriber>? set)
-                    {
-                        if (set is null)
-                        {
-                            return;
-                        }
+                        var message = TxMessage(party, block, i);
                         foreach (var s in set)
                         {
-                            if (s.Mark != mark)
-                            {
-                                s.Mark = mark;
-                                message ??= JsonSerializer.SerializeToUtf8Bytes(new EscrowEvent("escrows", AccountsApi.EscrowDto.From(e, block.Height), block.Height), Web);
-                                Send(s, message);
-                            }
+                            Send(s, message);
                         }
                     }
-                    To(_allEscrows);
-                    To(_jobs.GetValueOrDefault(e.JobId));
-                    To(_parties.GetValueOrDefault(e.Client));
-                    To(_parties.GetValueOrDefault(e.Provider));
                 }
+            }
+        }
+        if (_allEscrows.Count > 0 || _jobs.Count > 0 || _parties.Count > 0)
+        {
+            foreach (var e in c.Escrows)
+            {
+                // Once per subscriber, whether it asked for the job, one of its parties, or all.
+                var mark = ++_mark;
+                byte[]? message = null;
+                void To(HashSet<Subscriber>? set)
+                {
+                    if (set is null)
+                    {
+                        return;
+                    }
+                    foreach (var s in set)
+                    {
+                        if (s.Mark != mark)
+                        {
+                            s.Mark = mark;
+                            message ??= JsonSerializer.SerializeToUtf8Bytes(new EscrowEvent("escrows", AccountsApi.EscrowDto.From(e, block.Height), block.Height), Web);
+                            Send(s, message);
+                        }
+                    }
+                }
+                To(_allEscrows);
+                To(_jobs.GetValueOrDefault(e.JobId));
+                To(_parties.GetValueOrDefault(e.Client));
+                To(_parties.GetValueOrDefault(e.Provider));
             }
         }
     }
