@@ -69,6 +69,18 @@ internal sealed partial class ChainEvents : IAsyncDisposable
         }
     }
 
+    /// <summary>Entries in the fan-out's indexes: each subscriber counted once per address, job, party and channel it is indexed under.</summary>
+    internal int Indexed
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _blocks.Count + _allEscrows.Count + _addresses.Values.Sum(v => v.Count) + _jobs.Values.Sum(v => v.Count) + _parties.Values.Sum(v => v.Count);
+            }
+        }
+    }
+
     /// <summary>Subscribers cut off since start for falling behind.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
