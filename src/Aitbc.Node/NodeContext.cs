@@ -8,4 +8,4 @@ namespace Aitbc.Node;
 /// <summary>The running node's parts, as the RPC handlers see them.</summary>
 internal sealed record NodeContext(
     Blockchain Chain, TxPool Pool, TxTracker Tracker, BlockProducer Producer, Faucet? Faucet, ChainEvents Events, NodeOptions Options,
-    RateLimits<System.Net.IPAddress> Signatures);
+    RateLimits<System.Net.IPAddress> Signatures, ReadGate Reads);

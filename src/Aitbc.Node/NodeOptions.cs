@@ -54,6 +54,22 @@ public sealed class NodeOptions : IValidatableObject
     [Range(64 * 1024, 1024 * 1024 * 1024)]
     public int BlocksPageBytes { get; set; } = 4 * 1024 * 1024;
 
+    /// <summary>Block reads (<c>GET /v1/blocks</c>, <c>/v1/blocks/{height}</c>, <c>/v1/blocks/latest</c>) one client network may have in progress at once.</summary>
+    [Range(1, 100_000)]
+    public int BlockReadsPerIp { get; set; } = 8;
+
+    /// <summary>Block reads in progress at once, from everyone: each holds at most one block in memory while a reader reads it.</summary>
+    [Range(1, 100_000)]
+    public int BlockReads { get; set; } = 64;
+
+    /// <summary>Open TCP connections to the RPC (Kestrel's <c>MaxConcurrentConnections</c>; WebSockets are counted by <see cref="WsConnections"/>).</summary>
+    [Range(1, 1_000_000)]
+    public int MaxConnections { get; set; } = 10_000;
+
+    /// <summary>Open WebSocket connections, from everyone.</summary>
+    [Range(1, 1_000_000)]
+    public int WsConnections { get; set; } = 10_000;
+
     /// <summary>Open WebSocket connections per client network.</summary>
     [Range(1, 1_000_000)]
     public int WsConnectionsPerIp { get; set; } = 64;
@@ -84,6 +100,14 @@ public sealed class NodeOptions : IValidatableObject
         {
             yield return new ValidationResult(
                 $"MempoolEscrowReserve ({MempoolEscrowReserve}) must be less than MempoolCapacity ({MempoolCapacity})", [nameof(MempoolEscrowReserve)]);
+        }
+        if (BlockReadsPerIp > BlockReads)
+        {
+            yield return new ValidationResult($"BlockReadsPerIp ({BlockReadsPerIp}) must not exceed BlockReads ({BlockReads})", [nameof(BlockReadsPerIp)]);
+        }
+        if (WsConnectionsPerIp > WsConnections)
+        {
+            yield return new ValidationResult($"WsConnectionsPerIp ({WsConnectionsPerIp}) must not exceed WsConnections ({WsConnections})", [nameof(WsConnectionsPerIp)]);
         }
     }
 

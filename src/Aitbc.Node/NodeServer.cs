@@ -47,7 +47,11 @@ public sealed class NodeServer : IAsyncDisposable
     {
         // Options built in code (tests, benches, the devnet) are held to the same rules as those bound from configuration.
         System.ComponentModel.DataAnnotations.Validator.ValidateObject(options, new(options), validateAllProperties: true);
-        var builder = ServiceHost.CreateBuilder(options.RpcHost, options.RpcPort, logging, k => k.Limits.MaxRequestBodySize = TxsApi.MaxBatchBody);
+        var builder = ServiceHost.CreateBuilder(options.RpcHost, options.RpcPort, logging, k =>
+        {
+            k.Limits.MaxRequestBodySize = TxsApi.MaxBatchBody;
+            k.Limits.MaxConcurrentConnections = options.MaxConnections;
+        });
 
         var kv = store ?? new RocksDbStore(Path.Combine(options.DataDir, "chain"));
         Blockchain chain;
@@ -77,10 +81,10 @@ public sealed class NodeServer : IAsyncDisposable
                 faucet = new Faucet(chain, pool, faucetKey,
                     new FaucetLimits(TimeSpan.FromSeconds(options.FaucetCooldownSeconds), options.FaucetPerIpPerMinute, options.FaucetPerSecond), TimeProvider.System);
             }
-            var events = new ChainEvents(chain, loggerFactory.CreateLogger<ChainEvents>(), options.WsConnectionsPerIp, options.WsSubscriptionsPerConnection);
+            var events = new ChainEvents(chain, loggerFactory.CreateLogger<ChainEvents>(), options.WsConnectionsPerIp, options.WsSubscriptionsPerConnection, options.WsConnections);
             var signatures = new RateLimits<System.Net.IPAddress>(TimeSpan.FromSeconds(1) / options.SignaturesPerSecondPerIp, options.SignatureBurstPerIp,
                 100_000, TimeProvider.System);
-            var node = new NodeContext(chain, pool, tracker, producer, faucet, events, options, signatures);
+            var node = new NodeContext(chain, pool, tracker, producer, faucet, events, options, signatures, new ReadGate(options.BlockReadsPerIp, options.BlockReads));
             builder.Services.AddSingleton(node);
             builder.Services.AddSingleton<IDisposable>(loggerFactory);
             builder.Services.AddHealthChecks().AddCheck("consensus", () => producer.Running ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy(producer.Fault?.Message ?? "not running"), ["ready"]);

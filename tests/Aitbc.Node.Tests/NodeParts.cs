@@ -12,26 +12,38 @@ namespace Aitbc.Node.Tests;
 /// </summary>
 internal static class NodeParts
 {
-    public static NodeContext For(TestChain c, int capacity = 1_000, NodeOptions? options = null)
+    /// <param name="poolTime">The pool's clock (Unix ms). By default the test chain's genesis time: blocks come at times the test
+    /// chooses, after it, so the pool's checks against the next block's time see the head's time, as on a node whose clock
+    /// and blocks agree.</param>
+    public static NodeContext For(TestChain c, int capacity = 1_000, NodeOptions? options = null, long poolTime = TestChain.GenesisTime)
     {
-        var pool = new TxPool(c.Chain, capacity);
+        var pool = new TxPool(c.Chain, new PoolLimits(capacity), new FixedClock(poolTime));
         var tracker = new TxTracker(c.Chain);
         var producer = new BlockProducer(c.Chain, pool, tracker, c.Validator, TimeProvider.System, NullLogger<BlockProducer>.Instance);
         var o = options ?? new NodeOptions();
         var signatures = new RateLimits<System.Net.IPAddress>(TimeSpan.FromSeconds(1) / o.SignaturesPerSecondPerIp, o.SignatureBurstPerIp, 1_000, TimeProvider.System);
-        return new NodeContext(c.Chain, pool, tracker, producer, null, new ChainEvents(c.Chain), o, signatures);
+        return new NodeContext(c.Chain, pool, tracker, producer, null, new ChainEvents(c.Chain), o, signatures, new ReadGate(o.BlockReadsPerIp, o.BlockReads));
     }
 
     /// <summary>What the block producer does: the ready transactions into a block, committed, refusals recorded, the pool cleaned.</summary>
     public static BuiltBlock ProduceFromPool(this NodeContext node, TestChain c, long? time = null)
     {
-        var built = c.Chain.Build(node.Pool.SelectReady(c.Chain.Params.MaxBlockTxs), time ?? c.NextTime, c.Validator);
+        var built = c.Chain.Build(node.Pool.SelectReady(c.Chain.Params.MaxBlockTxs), time ?? c.NextTime, c.Validator, node.Pool.SelectReady);
         var committed = c.Chain.Commit(built);
+        var dropped = node.Pool.Remove(built.Block.Transactions, [.. built.Rejected.Select(r => r.Tx)]);
         foreach (var (tx, reason) in built.Rejected)
         {
             node.Tracker.Rejected(tx, committed.Block.Height, reason);
         }
-        node.Pool.Remove(built.Block.Transactions.Concat(built.Rejected.Select(r => r.Tx)));
+        foreach (var tx in dropped)
+        {
+            node.Tracker.Rejected(tx, committed.Block.Height, "dropped unexecuted");
+        }
         return built;
+    }
+
+    private sealed class FixedClock(long unixMs) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => DateTimeOffset.FromUnixTimeMilliseconds(unixMs);
     }
 }

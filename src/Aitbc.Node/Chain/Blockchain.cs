@@ -98,32 +98,68 @@ internal sealed class Blockchain : IDisposable
 
     public bool IsValidator(Address address) => Genesis.Validators.Any(v => v.Address == address);
 
-    /// <summary>Executes candidates in order on top of the head; those refused are left out with their reason.</summary>
-    public BuiltBlock Build(IReadOnlyList<Transaction> candidates, long now, Ed25519Key proposer)
+    /// <summary>More candidates for a block being built: at most <c>max</c>, each sender's from <c>nextNonce</c> on, none from <c>excluded</c>.</summary>
+    public delegate IReadOnlyList<Transaction> Refill(int max, Func<Address, long> nextNonce, IReadOnlySet<Address> excluded);
+
+    /// <summary>How many times one block asks <see cref="Refill"/> for candidates in place of refused ones.</summary>
+    public const int MaxRefills = 4;
+
+    /// <summary>
+    /// Executes candidates in order on top of the head; those refused are left out with their reason, and a refused
+    /// transaction's sender has none of its later ones in the block. When <paramref name="refill"/> is given and
+    /// <paramref name="candidates"/> filled the block's limit, what was refused or left out is made up from
+    /// <paramref name="refill"/> (at most <see cref="MaxRefills"/> times), so refusals, which pay no fee, cannot take a
+    /// block's room from transactions that can run. A block without refusals never asks.
+    /// </summary>
+    public BuiltBlock Build(IReadOnlyList<Transaction> candidates, long now, Ed25519Key proposer, Refill? refill = null)
     {
         var head = _head.Header;
         var height = head.Height + 1;
         var time = Math.Max(now, head.Time + 1);
+        var max = Params.MaxBlockTxs;
         var changes = new BlockState(State);
         var included = new List<Transaction>(candidates.Count);
         var rejected = new List<(Transaction, string)>();
         HashSet<Address>? stalled = null;
-        foreach (var tx in candidates)
+        var batch = candidates;
+        var asked = max;
+        for (var refills = 0; ; refills++)
         {
-            // After one of a sender's transactions is refused, its later nonces wait in the mempool.
-            if (stalled?.Contains(tx.From) == true)
+            var lost = false;
+            foreach (var tx in batch)
             {
-                continue;
+                if (included.Count >= max)
+                {
+                    break;
+                }
+                // After one of a sender's transactions is refused, its later nonces cannot run in this block.
+                if (stalled?.Contains(tx.From) == true)
+                {
+                    lost = true;
+                    continue;
+                }
+                var error = Executor.Apply(changes, tx, height, time, proposer.Address, ChainId, Params);
+                if (error is null)
+                {
+                    included.Add(tx);
+                }
+                else
+                {
+                    rejected.Add((tx, error));
+                    (stalled ??= []).Add(tx.From);
+                    lost = true;
+                }
             }
-            var error = Executor.Apply(changes, tx, height, time, proposer.Address, ChainId, Params);
-            if (error is null)
+            // A batch short of what was asked for took every ready transaction: there is nothing more to take.
+            if (!lost || refill is null || refills == MaxRefills || included.Count >= max || batch.Count < asked)
             {
-                included.Add(tx);
+                break;
             }
-            else
+            asked = max - included.Count;
+            batch = refill(asked, a => changes.Account(a).Nonce, stalled!);
+            if (batch.Count == 0)
             {
-                rejected.Add((tx, error));
-                (stalled ??= []).Add(tx.From);
+                break;
             }
         }
         var lattice = changes.NextLattice();

@@ -131,13 +131,17 @@ internal sealed partial class BlockProducer : IAsyncDisposable
     private void Produce(IReadOnlyList<Transaction> candidates, long now)
     {
         var started = Stopwatch.GetTimestamp();
-        var built = _chain.Build(candidates, now, _key);
+        var built = _chain.Build(candidates, now, _key, _pool.SelectReady);
         var committed = _chain.Commit(built);
         // Out of the pool first: whoever hears of a refusal must find its nonce free again.
-        _pool.Remove(built.Block.Transactions.Concat(built.Rejected.Select(r => r.Tx)));
+        var dropped = _pool.Remove(built.Block.Transactions, [.. built.Rejected.Select(r => r.Tx)]);
         foreach (var (tx, reason) in built.Rejected)
         {
             _tracker.Rejected(tx, committed.Block.Height, reason);
+        }
+        foreach (var tx in dropped)
+        {
+            _tracker.Rejected(tx, committed.Block.Height, $"dropped unexecuted: an earlier transaction of its sender was refused in block {committed.Block.Height}");
         }
         BlocksProduced++;
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;

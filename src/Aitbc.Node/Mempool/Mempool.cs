@@ -73,7 +73,7 @@ internal sealed class TxPool(Blockchain chain, PoolLimits limits, TimeProvider t
     {
         public Transaction Tx { get; } = tx;
         public long Sequence { get; } = sequence;
-        /// <summary>What it takes from the sender's balance: amount and fee of a transfer or lock (a settle's or refund's fee may come from the escrow).</summary>
+        /// <summary>What it takes from the sender's balance: amount and fee of a transfer or lock; of a settle's or refund's fee, what the escrow's payout to the signer does not cover.</summary>
         public ulong Spend { get; } = spend;
         public Sender Sender { get; } = sender;
         /// <summary>Milliseconds when it became gapped; -1 while it is executable.</summary>
@@ -135,13 +135,13 @@ internal sealed class TxPool(Blockchain chain, PoolLimits limits, TimeProvider t
         {
             return stateless;
         }
-        var needed = tx.Body switch
+        var amountAndFee = tx.Body switch
         {
             TransferBody t => Amount.TryAdd(t.Amount, tx.Fee, out var sum) ? sum.Units : (ulong?)null,
             EscrowLockBody l => Amount.TryAdd(l.Amount, tx.Fee, out var sum) ? sum.Units : null,
             _ => 0UL,
         };
-        if (needed is null)
+        if (amountAndFee is null)
         {
             return new(ApiErrors.InvalidAmount, "amount plus fee overflows 64 bits");
         }
@@ -174,16 +174,20 @@ internal sealed class TxPool(Blockchain chain, PoolLimits limits, TimeProvider t
             {
                 return new(ApiErrors.MempoolFull, $"this sender already has {MaxPerSender} transactions waiting; wait for some to commit");
             }
-            var pendingSpend = sender?.Spend ?? 0;
-            if (needed.Value > 0 && (pendingSpend > account.Balance.Units || account.Balance.Units - pendingSpend < needed.Value))
-            {
-                return new(ApiErrors.InsufficientBalance, pendingSpend == 0
-                    ? $"balance {account.Balance} is less than the {needed.Value} this transaction needs"
-                    : $"balance {account.Balance} is less than the {needed.Value} this transaction needs on top of the {pendingSpend} its {sender!.Txs.Count} pending transactions spend");
-            }
-            if (EscrowCheck(tx) is { } escrow)
+            // The earliest time the next block can have: what is already impossible then is refused here, free, rather than in a block, where a refusal costs no fee.
+            var earliest = Math.Max(now, chain.Head.Header.Time + 1);
+            if (EscrowCheck(tx, earliest, out var payout) is { } escrow)
             {
                 return escrow;
+            }
+            // A settle's or refund's fee may come from what it pays the signer; only the rest must be in the account.
+            var needed = tx.Body is TransferBody or EscrowLockBody ? amountAndFee.Value : tx.Fee.Units > payout ? tx.Fee.Units - payout : 0;
+            var pendingSpend = sender?.Spend ?? 0;
+            if (needed > 0 && (pendingSpend > account.Balance.Units || account.Balance.Units - pendingSpend < needed))
+            {
+                return new(ApiErrors.InsufficientBalance, pendingSpend == 0
+                    ? $"balance {account.Balance} is less than the {needed} this transaction needs"
+                    : $"balance {account.Balance} is less than the {needed} this transaction needs on top of the {pendingSpend} its {sender!.Txs.Count} pending transactions spend");
             }
             var executable = tx.Nonce == end;
             if (Room(tx, executable) is { } full)
@@ -200,7 +204,7 @@ internal sealed class TxPool(Blockchain chain, PoolLimits limits, TimeProvider t
                 sender = new Sender(tx.From, account.Nonce);
                 _bySender.Add(tx.From, sender);
             }
-            var entry = new Entry(tx, _sequence++, needed.Value, sender);
+            var entry = new Entry(tx, _sequence++, needed, sender);
             sender.Txs.Add(tx.Nonce, entry);
             sender.Spend += entry.Spend;
             _byId.Add(tx.Id, entry);
@@ -248,19 +252,46 @@ internal sealed class TxPool(Blockchain chain, PoolLimits limits, TimeProvider t
     };
 
     /// <summary>
-    /// Settles and refunds need a locked escrow of which the signer is a party (their fee may come from its
-    /// payout); a lock needs an unused job id. One pending escrow transaction per job and signer.
+    /// Settles and refunds need a locked escrow of which the signer is a party; a lock needs an unused job id. Each must
+    /// be possible in a block of time <paramref name="earliest"/> (the next block's time is never earlier): a lock's
+    /// expiry after it, a settle before the escrow's expiry and within its amount, a client's refund at or after it.
+    /// One pending escrow transaction per job and signer. <paramref name="payout"/>: what the transaction pays its signer.
     /// </summary>
-    private Rejection? EscrowCheck(Transaction tx)
+    private Rejection? EscrowCheck(Transaction tx, long earliest, out ulong payout)
     {
+        payout = 0;
         switch (tx.Body)
         {
             case EscrowLockBody l when chain.State.Escrow(l.JobId) is not null:
                 return new(ApiErrors.EscrowState, $"an escrow for job '{l.JobId}' already exists");
-            case EscrowSettleBody s when chain.State.Escrow(s.JobId) is not { Status: EscrowStatus.Locked } e || e.Provider != tx.From:
-                return new(ApiErrors.EscrowState, $"no locked escrow for job '{s.JobId}' payable to {tx.From}");
-            case EscrowRefundBody r when chain.State.Escrow(r.JobId) is not { Status: EscrowStatus.Locked } e || (e.Client != tx.From && e.Provider != tx.From):
-                return new(ApiErrors.EscrowState, $"no locked escrow for job '{r.JobId}' of which {tx.From} is the client or provider");
+            case EscrowLockBody l when l.ExpiresAt <= earliest:
+                return new(ApiErrors.EscrowState, $"expiresAt {l.ExpiresAt} is not after {earliest}, the earliest time of the next block");
+            case EscrowSettleBody s:
+                if (chain.State.Escrow(s.JobId) is not { Status: EscrowStatus.Locked } e || e.Provider != tx.From)
+                {
+                    return new(ApiErrors.EscrowState, $"no locked escrow for job '{s.JobId}' payable to {tx.From}");
+                }
+                if (e.ExpiresAt <= earliest)
+                {
+                    return new(ApiErrors.EscrowState, $"the escrow for job '{s.JobId}' expires at {e.ExpiresAt}, before the next block (at {earliest} or later) can settle it");
+                }
+                if (s.Amount > e.Amount)
+                {
+                    return new(ApiErrors.EscrowState, $"settle amount {s.Amount} exceeds the escrowed {e.Amount}");
+                }
+                payout = e.Client == tx.From ? e.Amount.Units : s.Amount.Units;
+                break;
+            case EscrowRefundBody r:
+                if (chain.State.Escrow(r.JobId) is not { Status: EscrowStatus.Locked } re || (re.Client != tx.From && re.Provider != tx.From))
+                {
+                    return new(ApiErrors.EscrowState, $"no locked escrow for job '{r.JobId}' of which {tx.From} is the client or provider");
+                }
+                if (re.Provider != tx.From && earliest < re.ExpiresAt)
+                {
+                    return new(ApiErrors.EscrowState, $"the client may refund the escrow for job '{r.JobId}' only once it expires at {re.ExpiresAt} (the next block is at {earliest} at the earliest)");
+                }
+                payout = re.Client == tx.From ? re.Amount.Units : 0;
+                break;
         }
         if (EscrowKey(tx) is { } key && _escrowTxs.Contains(key))
         {
@@ -296,16 +327,27 @@ internal sealed class TxPool(Blockchain chain, PoolLimits limits, TimeProvider t
     /// Up to <paramref name="max"/> transactions ready to run (each sender's from its committed nonce
     /// on, without gaps), highest fee first, then oldest.
     /// </summary>
-    public IReadOnlyList<Transaction> SelectReady(int max)
+    public IReadOnlyList<Transaction> SelectReady(int max) => SelectReady(max, null, null);
+
+    /// <summary>
+    /// As <see cref="SelectReady(int)"/>, but each sender's run starts at <paramref name="nextNonce"/> (a block being built
+    /// has taken the earlier ones) and the senders in <paramref name="excluded"/> are left out: the refill of a block
+    /// whose candidates were refused.
+    /// </summary>
+    public IReadOnlyList<Transaction> SelectReady(int max, Func<Address, long>? nextNonce, IReadOnlySet<Address>? excluded)
     {
         var result = new List<Transaction>(Math.Min(max, 4096));
         lock (_lock)
         {
             var heads = new PriorityQueue<(SortedList<long, Entry> Queue, int Index), (ulong NegFee, long Seq)>();
-            foreach (var (_, sender) in _bySender)
+            foreach (var (address, sender) in _bySender)
             {
+                if (excluded?.Contains(address) == true)
+                {
+                    continue;
+                }
                 var queue = sender.Txs;
-                var next = chain.State.Account(sender.Address).Nonce;
+                var next = nextNonce?.Invoke(address) ?? chain.State.Account(address).Nonce;
                 var i = queue.IndexOfKey(next);
                 if (i >= 0)
                 {
@@ -328,13 +370,19 @@ internal sealed class TxPool(Blockchain chain, PoolLimits limits, TimeProvider t
         return result;
     }
 
-    /// <summary>Drops what a committed block included or refused, and anything its nonces made stale.</summary>
-    public void Remove(IEnumerable<Transaction> txs)
+    /// <summary>
+    /// Drops what a committed block included or refused, and anything its nonces made stale. A refused transaction
+    /// takes its sender's later queued ones with it: they could not run before it anyway, and a refusal pays no fee,
+    /// so resubmitting the same refused head must not bring a queue back into the next blocks' candidates for free.
+    /// Returns those later ones, dropped unexecuted.
+    /// </summary>
+    public IReadOnlyList<Transaction> Remove(IEnumerable<Transaction> included, IReadOnlyCollection<Transaction> refused)
     {
         var now = NowMs();
+        List<Transaction>? followers = null;
         lock (_lock)
         {
-            var list = txs as IReadOnlyCollection<Transaction> ?? [.. txs];
+            var list = included as IReadOnlyCollection<Transaction> ?? [.. included];
             // First what the block ran (nonces now below the committed one), so that a refusal found after is the only hole.
             foreach (var tx in list)
             {
@@ -347,8 +395,32 @@ internal sealed class TxPool(Blockchain chain, PoolLimits limits, TimeProvider t
                     Drop(e, now);
                 }
             }
+            foreach (var tx in refused)
+            {
+                if (Synced(tx.From, chain.State.Account(tx.From).Nonce) is not { } s || tx.Nonce < s.Base)
+                {
+                    continue;
+                }
+                while (s.Txs.Count > 0 && s.Txs.Keys[s.Txs.Count - 1] > tx.Nonce)
+                {
+                    var last = s.Txs.Count - 1;
+                    (followers ??= []).Add(s.Txs.Values[last].Tx);
+                    Forget(s.Txs.Values[last]);
+                    s.Txs.RemoveAt(last);
+                }
+                s.End = Math.Min(s.End, tx.Nonce + 1);
+                if (_byId.TryGetValue(tx.Id, out var e))
+                {
+                    Drop(e, now);
+                }
+                else if (s.Txs.Count == 0)
+                {
+                    _bySender.Remove(s.Address);
+                }
+            }
             ExpireGapped(now);
         }
+        return followers ?? [];
     }
 
     /// <summary>Drops gapped transactions older than the limit; called as the pool is used.</summary>

@@ -40,19 +40,37 @@ internal static class ChainApi
     private static IResult Genesis(NodeContext node) =>
         Results.Bytes(node.Chain.Genesis.ToJsonBytes(), "application/json");
 
-    private static IResult Latest(NodeContext node) => Json(node.Chain.Head.ToJsonBytes());
+    private static Task<IResult> Latest(NodeContext node, HttpContext http) =>
+        Serve(node, http, async (body, ct) =>
+        {
+            await WriteAsync(body, node.Chain.Head.ToJsonBytes(), ct);
+            return true;
+        });
 
-    private static IResult ByHeight(NodeContext node, string height)
+    private static async Task<IResult> ByHeight(NodeContext node, HttpContext http, string height)
     {
         if (!long.TryParse(height, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var h))
         {
             return Problems.Of(ApiErrors.InvalidParameter, "height must be a non-negative integer");
         }
-        var json = h <= node.Chain.Head.Height ? node.Chain.Store.ReadBlockJson(h) : null;
-        return json is null ? Problems.Of(ApiErrors.NotFound, $"no block at height {h} (head is {node.Chain.Head.Height})") : Json(json);
+        if (h > node.Chain.Head.Height)
+        {
+            return NoBlock(node, h);
+        }
+        return await Serve(node, http, async (body, ct) =>
+        {
+            if (node.Chain.Store.ReadBlockJson(h) is not { } json)
+            {
+                return false;
+            }
+            await WriteAsync(body, json, ct);
+            return true;
+        }, () => NoBlock(node, h));
     }
 
-    private static IResult Range(NodeContext node, long? from, int? limit)
+    private static IResult NoBlock(NodeContext node, long h) => Problems.Of(ApiErrors.NotFound, $"no block at height {h} (head is {node.Chain.Head.Height})");
+
+    private static async Task<IResult> Range(NodeContext node, HttpContext http, long? from, int? limit)
     {
         var start = from ?? 0;
         var count = limit ?? 20;
@@ -60,34 +78,89 @@ internal static class ChainApi
         {
             return Problems.Of(ApiErrors.InvalidParameter, $"from must be ≥ 0 and limit from 1 to {MaxBlocksPerPage}");
         }
-        var head = node.Chain.Head.Height;
-        var cap = node.Options.BlocksPageBytes;
-        var w = new CanonicalJsonWriter(64 * 1024);
-        w.StartObject();
-        w.Name("blocks");
-        w.StartArray();
-        var h = start;
-        var bytes = 0L;
-        // Full blocks are megabytes each: the page stops before the block that would take it past the cap
-        // (one block always goes, however large, so that a reader can move on).
-        for (; h <= head && h < start + count; h++)
+        return await Serve(node, http, async (body, ct) =>
         {
-            var json = node.Chain.Store.ReadBlockJson(h);
-            if (json is null || (bytes > 0 && bytes + json.Length > cap))
+            var head = node.Chain.Head.Height;
+            var cap = node.Options.BlocksPageBytes;
+            await WriteAsync(body, "{\"blocks\":["u8.ToArray(), ct);
+            var h = start;
+            var bytes = 0L;
+            // Full blocks are megabytes each: the page stops before the block that would take it past the cap
+            // (one block always goes, however large, so that a reader can move on). Each block is written as it is
+            // read, so a slow reader holds one block in memory, not the page.
+            for (; h <= head && h < start + count; h++)
             {
-                break;
+                var json = node.Chain.Store.ReadBlockJson(h);
+                if (json is null || (bytes > 0 && bytes + json.Length > cap))
+                {
+                    break;
+                }
+                if (bytes > 0)
+                {
+                    await WriteAsync(body, ","u8.ToArray(), ct);
+                }
+                bytes += json.Length;
+                await WriteAsync(body, json, ct);
             }
-            bytes += json.Length;
-            w.Raw(json);
-        }
-        w.EndArray();
-        w.Property("head", head);
-        if (h <= head)
+            var w = new CanonicalJsonWriter(64);
+            w.StartObject();
+            w.Property("head", head);
+            if (h <= head)
+            {
+                w.Property("next", h);
+            }
+            w.EndObject();
+            // The tail object's members, after the array: `],"head":…}`.
+            var tail = w.ToArray();
+            await WriteAsync(body, "],"u8.ToArray(), ct);
+            await WriteAsync(body, tail.AsMemory(1), ct);
+            return true;
+        });
+    }
+
+    /// <summary>
+    /// Serves one block read within the per-network and overall caps (<c>429 rate_limited</c> over them), writing the
+    /// body as <paramref name="write"/> produces it. <paramref name="write"/> answers false, before writing anything,
+    /// when there is nothing to serve; <paramref name="missing"/> then gives the answer.
+    /// </summary>
+    private static async Task<IResult> Serve(NodeContext node, HttpContext http, Func<Stream, CancellationToken, Task<bool>> write, Func<IResult>? missing = null)
+    {
+        var network = ClientNetwork.Of(http);
+        if (node.Reads.TryEnter(network) is { } refusal)
         {
-            w.Property("next", h);
+            http.Response.Headers.RetryAfter = "1";
+            return Problems.Of(ApiErrors.RateLimited, refusal);
         }
-        w.EndObject();
-        return Json(w.ToArray());
+        try
+        {
+            http.Response.ContentType = "application/json";
+            if (!await write(http.Response.Body, http.RequestAborted))
+            {
+                http.Response.ContentType = null;
+                return missing!();
+            }
+            return Results.Empty;
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException && http.RequestAborted.IsCancellationRequested)
+        {
+            // The reader went away.
+            return Results.Empty;
+        }
+        finally
+        {
+            node.Reads.Exit(network);
+        }
+    }
+
+    /// <summary>Writes in slices, each waiting for the connection to take it, so a slow reader holds no more than a slice in the server's buffers.</summary>
+    private static async Task WriteAsync(Stream body, ReadOnlyMemory<byte> bytes, CancellationToken ct)
+    {
+        const int Slice = 64 * 1024;
+        for (var offset = 0; offset < bytes.Length; offset += Slice)
+        {
+            await body.WriteAsync(bytes.Slice(offset, Math.Min(Slice, bytes.Length - offset)), ct);
+            await body.FlushAsync(ct);
+        }
     }
 
     internal static IResult Json(byte[] bytes) => Results.Bytes(bytes, "application/json");

@@ -35,11 +35,15 @@ internal sealed partial class ChainEvents : IAsyncDisposable
     private readonly Task _fanOut;
     private volatile bool _lost;
     private long _mark;
+    // Cut off during the block being published; out of the indexes as soon as the block is done (the sets are being walked).
+    private readonly List<Subscriber> _cutOff = [];
     private long _dropped;
 
-    public ChainEvents(Blockchain chain, ILogger<ChainEvents>? log = null, int connectionsPerNetwork = 64, int subscriptionsPerConnection = 256)
+    public ChainEvents(Blockchain chain, ILogger<ChainEvents>? log = null, int connectionsPerNetwork = 64, int subscriptionsPerConnection = 256,
+        int connections = 10_000)
     {
         _log = log ?? NullLogger<ChainEvents>.Instance;
+        Connections = connections;
         ConnectionsPerNetwork = connectionsPerNetwork;
         SubscriptionsPerConnection = subscriptionsPerConnection;
         chain.Committed += Enqueue;
@@ -47,6 +51,9 @@ internal sealed partial class ChainEvents : IAsyncDisposable
     }
 
     public int ConnectionsPerNetwork { get; }
+
+    /// <summary>Most open connections, from everyone.</summary>
+    public int Connections { get; }
 
     public int SubscriptionsPerConnection { get; }
 
@@ -62,17 +69,36 @@ internal sealed partial class ChainEvents : IAsyncDisposable
         }
     }
 
+    /// <summary>Entries in the fan-out's indexes: each subscriber counted once per address, job, party and channel it is indexed under.</summary>
+    internal int Indexed
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _blocks.Count + _allEscrows.Count + _addresses.Values.Sum(v => v.Count) + _jobs.Values.Sum(v => v.Count) + _parties.Values.Sum(v => v.Count);
+            }
+        }
+    }
+
     /// <summary>Subscribers cut off since start for falling behind.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
-    /// <summary>A new connection's subscriber, or null when its network has as many as it may.</summary>
-    public Subscriber? Connect(IPAddress network)
+    /// <summary>A new connection's subscriber, or null (with the reason) when the node or the network has as many as it may.</summary>
+    public Subscriber? Connect(IPAddress network, out string? refusal)
     {
         lock (_lock)
         {
+            refusal = null;
+            if (_connected.Count >= Connections)
+            {
+                refusal = $"the node has its maximum of {Connections} WebSocket connections open; try again later or catch up over REST";
+                return null;
+            }
             var open = _perNetwork.GetValueOrDefault(network);
             if (open >= ConnectionsPerNetwork)
             {
+                refusal = $"this network already has {ConnectionsPerNetwork} WebSocket connections open; close one or subscribe to more on one connection";
                 return null;
             }
             _perNetwork[network] = open + 1;
@@ -91,20 +117,7 @@ internal sealed partial class ChainEvents : IAsyncDisposable
             {
                 return;
             }
-            _blocks.Remove(s);
-            _allEscrows.Remove(s);
-            foreach (var a in s.Addresses)
-            {
-                Unindex(_addresses, a, s);
-            }
-            foreach (var j in s.Jobs)
-            {
-                Unindex(_jobs, j, s);
-            }
-            foreach (var p in s.Parties)
-            {
-                Unindex(_parties, p, s);
-            }
+            Unindex(s);
             var open = _perNetwork[s.Network] - 1;
             if (open == 0)
             {
@@ -134,7 +147,7 @@ internal sealed partial class ChainEvents : IAsyncDisposable
     {
         lock (_lock)
         {
-            if (!_connected.Contains(s))
+            if (!_connected.Contains(s) || s.Overflowed)
             {
                 return true;
             }
@@ -162,7 +175,7 @@ internal sealed partial class ChainEvents : IAsyncDisposable
     {
         lock (_lock)
         {
-            if (!_connected.Contains(s))
+            if (!_connected.Contains(s) || s.Overflowed)
             {
                 return true;
             }
@@ -193,6 +206,29 @@ internal sealed partial class ChainEvents : IAsyncDisposable
             set.Add(s);
             return true;
         }
+    }
+
+    /// <summary>Takes a subscriber out of every index (it then receives nothing more); under the lock.</summary>
+    private void Unindex(Subscriber s)
+    {
+        _blocks.Remove(s);
+        _allEscrows.Remove(s);
+        foreach (var a in s.Addresses)
+        {
+            Unindex(_addresses, a, s);
+        }
+        foreach (var j in s.Jobs)
+        {
+            Unindex(_jobs, j, s);
+        }
+        foreach (var p in s.Parties)
+        {
+            Unindex(_parties, p, s);
+        }
+        s.Addresses.Clear();
+        s.Jobs.Clear();
+        s.Parties.Clear();
+        s.Subscriptions = 0;
     }
 
     private static void Unindex<T>(Dictionary<T, HashSet<Subscriber>> index, T key, Subscriber s)
@@ -234,6 +270,7 @@ internal sealed partial class ChainEvents : IAsyncDisposable
             foreach (var s in _connected)
             {
                 s.CutOff();
+                Unindex(s);
             }
             LogQueueOverflow(_log, _connected.Count);
             Interlocked.Add(ref _dropped, _connected.Count);
@@ -242,66 +279,77 @@ internal sealed partial class ChainEvents : IAsyncDisposable
 
     private void Publish(CommittedBlock c)
     {
-        var block = c.Block;
         lock (_lock)
         {
-            if (_connected.Count == 0)
+            PublishLocked(c);
+            // A subscriber cut off for falling behind leaves the indexes at once: later blocks do not look at it again.
+            foreach (var s in _cutOff)
             {
-                return;
+                Unindex(s);
             }
-            if (_blocks.Count > 0)
+            _cutOff.Clear();
+        }
+    }
+
+    private void PublishLocked(CommittedBlock c)
+    {
+        var block = c.Block;
+        if (_connected.Count == 0)
+        {
+            return;
+        }
+        if (_blocks.Count > 0)
+        {
+            var message = BlockMessage(block);
+            foreach (var s in _blocks)
             {
-                var message = BlockMessage(block);
-                foreach (var s in _blocks)
-                {
-                    Send(s, message);
-                }
+                Send(s, message);
             }
-            if (_addresses.Count > 0)
+        }
+        if (_addresses.Count > 0)
+        {
+            for (var i = 0; i < block.Transactions.Count; i++)
             {
-                for (var i = 0; i < block.Transactions.Count; i++)
+                foreach (var party in c.Parties[i])
                 {
-                    foreach (var party in c.Parties[i])
+                    if (_addresses.TryGetValue(party, out var set))
                     {
-                        if (_addresses.TryGetValue(party, out var set))
-                        {
-                            var message = TxMessage(party, block, i);
-                            foreach (var s in set)
-                            {
-                                Send(s, message);
-                            }
-                        }
-                    }
-                }
-            }
-            if (_allEscrows.Count > 0 || _jobs.Count > 0 || _parties.Count > 0)
-            {
-                foreach (var e in c.Escrows)
-                {
-                    // Once per subscriber, whether it asked for the job, one of its parties, or all.
-                    var mark = ++_mark;
-                    byte[]? message = null;
-                    void To(HashSet<Subscriber>? set)
-                    {
-                        if (set is null)
-                        {
-                            return;
-                        }
+                        var message = TxMessage(party, block, i);
                         foreach (var s in set)
                         {
-                            if (s.Mark != mark)
-                            {
-                                s.Mark = mark;
-                                message ??= JsonSerializer.SerializeToUtf8Bytes(new EscrowEvent("escrows", AccountsApi.EscrowDto.From(e, block.Height), block.Height), Web);
-                                Send(s, message);
-                            }
+                            Send(s, message);
                         }
                     }
-                    To(_allEscrows);
-                    To(_jobs.GetValueOrDefault(e.JobId));
-                    To(_parties.GetValueOrDefault(e.Client));
-                    To(_parties.GetValueOrDefault(e.Provider));
                 }
+            }
+        }
+        if (_allEscrows.Count > 0 || _jobs.Count > 0 || _parties.Count > 0)
+        {
+            foreach (var e in c.Escrows)
+            {
+                // Once per subscriber, whether it asked for the job, one of its parties, or all.
+                var mark = ++_mark;
+                byte[]? message = null;
+                void To(HashSet<Subscriber>? set)
+                {
+                    if (set is null)
+                    {
+                        return;
+                    }
+                    foreach (var s in set)
+                    {
+                        if (s.Mark != mark)
+                        {
+                            s.Mark = mark;
+                            message ??= JsonSerializer.SerializeToUtf8Bytes(new EscrowEvent("escrows", AccountsApi.EscrowDto.From(e, block.Height), block.Height), Web);
+                            Send(s, message);
+                        }
+                    }
+                }
+                To(_allEscrows);
+                To(_jobs.GetValueOrDefault(e.JobId));
+                To(_parties.GetValueOrDefault(e.Client));
+                To(_parties.GetValueOrDefault(e.Provider));
             }
         }
     }
@@ -311,6 +359,7 @@ internal sealed partial class ChainEvents : IAsyncDisposable
         if (!s.TrySend(message))
         {
             Interlocked.Increment(ref _dropped);
+            _cutOff.Add(s);
         }
     }
 

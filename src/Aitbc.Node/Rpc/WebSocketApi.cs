@@ -30,11 +30,10 @@ internal static class WebSocketApi
             return Problems.Of(ApiErrors.MalformedRequest, "this endpoint speaks WebSocket only");
         }
         // Refused before the upgrade, so the client gets a problem it can read rather than a dropped socket.
-        var subscriber = node.Events.Connect(ClientNetwork.Of(http));
+        var subscriber = node.Events.Connect(ClientNetwork.Of(http), out var refusal);
         if (subscriber is null)
         {
-            return Problems.Of(ApiErrors.TooManyConnections,
-                $"this network already has {node.Events.ConnectionsPerNetwork} WebSocket connections open; close one or subscribe to more on one connection");
+            return Problems.Of(ApiErrors.TooManyConnections, refusal);
         }
         try
         {

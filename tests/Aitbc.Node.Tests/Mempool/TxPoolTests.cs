@@ -293,37 +293,17 @@ public sealed class TxPoolTests
     }
 
     [Fact]
-    public void A_transaction_refused_in_a_block_leaves_the_pool_and_its_sender_s_later_nonces_wait()
+    public void A_transaction_refused_in_a_block_leaves_the_pool_with_its_sender_s_later_nonces()
     {
+        // Two locks of one job id pass the door (neither escrow exists yet); the one paying less is refused in the block.
+        // A refusal there pays no fee: the sender's queue behind it goes too, so resubmitting the refused bytes brings back nothing.
         using var c = Funded();
         var node = NodeParts.For(c);
-        var lockTx = Tx.Lock("job-r", Bob.Address, 1 * Ait, TestChain.GenesisTime + 60_000).SignedBy(Alice);
-        c.ProduceOk(lockTx);
-        var earlyRefund = Tx.Refund("job-r").WithNonce(1).SignedBy(Alice);
-        var next = Tx.Transfer(Bob, 1).WithNonce(2).SignedBy(Alice);
-        AssertAdmitted(node.Pool, earlyRefund);
-        AssertAdmitted(node.Pool, next);
-
-        var built = node.ProduceFromPool(c);
-
-        Assert.Empty(built.Block.Transactions);
-        Assert.Equal(earlyRefund.Id, Assert.Single(built.Rejected).Tx.Id);
-        Assert.StartsWith("the client may refund only once the escrow expires", node.Tracker.RejectionOf(earlyRefund.Id));
-        Assert.False(node.Pool.Contains(earlyRefund.Id));
-        Assert.True(node.Pool.Contains(next.Id));
-        Assert.Equal(1, node.Pool.NextNonce(Alice.Address));
-    }
-
-    [Fact]
-    public void After_a_refusal_at_build_time_only_the_gap_rule_s_worth_of_later_nonces_stays()
-    {
-        // A refusal in the block costs its sender no fee: behind it, a queue of 4,096 would stay in the pool for free.
-        using var c = Funded();
-        var node = NodeParts.For(c);
-        c.ProduceOk(Tx.Lock("job-q", Bob.Address, 1 * Ait, TestChain.GenesisTime + 60_000).SignedBy(Alice));
-        var early = Tx.Refund("job-q").WithNonce(1).SignedBy(Alice);
-        var later = Enumerable.Range(2, 30).Select(n => Tx.Transfer(Bob, 1).WithNonce(n).SignedBy(Alice)).ToArray();
-        AssertAdmitted(node.Pool, early);
+        var first = Tx.Lock("job-r", Bob.Address, 1 * Ait, TestChain.GenesisTime + 60_000).WithFee(2 * Fee).SignedBy(Alice);
+        var second = Tx.Lock("job-r", Alice.Address, 1 * Ait, TestChain.GenesisTime + 60_000).SignedBy(Bob);
+        var later = Enumerable.Range(1, 16).Select(n => Tx.Transfer(Alice, 1).WithNonce(n).SignedBy(Bob)).ToArray();
+        AssertAdmitted(node.Pool, first);
+        AssertAdmitted(node.Pool, second);
         foreach (var tx in later)
         {
             AssertAdmitted(node.Pool, tx);
@@ -331,9 +311,13 @@ public sealed class TxPoolTests
 
         var built = node.ProduceFromPool(c);
 
-        Assert.Equal(early.Id, Assert.Single(built.Rejected).Tx.Id);
-        Assert.Equal(later.Where(t => t.Nonce <= 17).Select(t => t.Id), later.Where(t => node.Pool.Contains(t.Id)).Select(t => t.Id));
-        Assert.Equal(16, node.Pool.GappedCount);
-        Assert.Equal(1, node.Pool.NextNonce(Alice.Address));
+        Assert.Equal([first.Id], built.Block.Transactions.Select(t => t.Id));
+        Assert.Equal(second.Id, Assert.Single(built.Rejected).Tx.Id);
+        Assert.Equal("an escrow for job 'job-r' already exists", node.Tracker.RejectionOf(second.Id));
+        Assert.All(later, t => Assert.Equal("dropped unexecuted", node.Tracker.RejectionOf(t.Id)));
+        Assert.Equal(0, node.Pool.Count);
+        Assert.Equal(0, node.Pool.GappedCount);
+        Assert.Equal(0, node.Pool.NextNonce(Bob.Address));
+        Assert.Equal(1_000 * Ait, c.Balance(Bob).Units);
     }
 }

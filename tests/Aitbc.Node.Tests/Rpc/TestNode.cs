@@ -40,14 +40,14 @@ public class TestNode : IAsyncLifetime
             [new GenesisValidator(TestKeys.Validator.Address, 1, "validator-0")],
             [new GenesisAllocation(Faucet.Address, Amount.FromAit(1_000_000)),
                 .. Enumerable.Range(0, Users).Select(i => new GenesisAllocation(User(i).Address, new Amount(UserFunds)))],
-            new ChainParameters
+            Parameters(new ChainParameters
             {
                 MinFee = TestChain.MinFee,
                 MinBlockIntervalMs = 20,
                 EmptyBlockIntervalMs = 3_600_000,
                 Faucet = Faucet.Address,
                 FaucetAmount = Amount.FromAit(100),
-            });
+            }));
         Genesis.Validate();
         var options = new NodeOptions
         {
@@ -60,6 +60,9 @@ public class TestNode : IAsyncLifetime
         _server = await NodeServer.StartAsync(options, Genesis, TestKeys.Validator, Faucet, logging: _ => { });
         _http = new HttpClient { BaseAddress = _server.RpcUri, Timeout = TimeSpan.FromSeconds(60) };
     }
+
+    /// <summary>The genesis parameters: 20 ms between blocks, no heartbeat blocks, a faucet.</summary>
+    protected virtual ChainParameters Parameters(ChainParameters parameters) => parameters;
 
     /// <summary>The node's options before it starts; the defaults but for a short faucet cooldown.</summary>
     protected virtual void Configure(NodeOptions options)

@@ -132,10 +132,10 @@ public sealed class SendTests(WalletHost host) : IClassFixture<WalletHost>
     }
 
     [Fact]
-    public async Task A_transaction_refused_when_its_block_is_built_leaves_no_nonce_gap()
+    public async Task A_transaction_refused_by_the_node_leaves_no_nonce_gap()
     {
-        // The node admits a client's early refund (the escrow is locked) but refuses it in the block, where
-        // the block's time is before expiresAt; its nonce is then free again, and the next send must reuse it.
+        // The node refuses a client's early refund (the next block's time is before expiresAt) at the door, where it
+        // once admitted it and refused it in the block; either way its nonce is free again, and the next send must reuse it.
         var gina = await Daemon.CreateUnlockedAsync("send-gina");
         await host.FundAsync(gina, 10 * Ait);
         var expiresAt = DateTimeOffset.UtcNow.AddMinutes(10).ToUnixTimeMilliseconds();
@@ -144,7 +144,7 @@ public sealed class SendTests(WalletHost host) : IClassFixture<WalletHost>
             .Expect(HttpStatusCode.OK);
 
         (await Daemon.PostAsync("/v1/wallets/send-gina/escrow/refund", new { jobId = "gap-job", wait = true }))
-            .ExpectProblem(HttpStatusCode.UnprocessableEntity, "tx_rejected");
+            .ExpectProblem(HttpStatusCode.UnprocessableEntity, "node_refused");
         var sent = await Daemon.TransferAsync("send-gina", TestKeys.Stranger(), 1);
 
         var json = sent.Expect(HttpStatusCode.OK);
