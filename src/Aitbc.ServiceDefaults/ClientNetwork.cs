@@ -7,8 +7,7 @@ namespace Aitbc.ServiceDefaults.Networks;
 /// <summary>
 /// The client network that every per-IP limit is keyed by: an IPv4 address as it is, an IPv6 address cut to its /64 (one
 /// subscriber usually holds a whole /64 and can rotate within it for free), an IPv4-mapped IPv6 address folded to its
-/// IPv4 address (a dual-stack listener sees IPv4 clients so). Shared by the services, so that they agree (in a namespace of
-/// its own, so that the node's older copy, until it switches to this one, is not made ambiguous).
+/// IPv4 address (a dual-stack listener sees IPv4 clients so). Shared by the services, so that they agree.
 /// </summary>
 public static class ClientNetwork
 {

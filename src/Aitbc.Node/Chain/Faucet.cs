@@ -53,17 +53,17 @@ internal sealed class Faucet
             // The address first: a repeated request for it costs its network and everyone else nothing.
             if (_perAddress is not null && !_perAddress.TryTake(to, 1, out var wait))
             {
-                return (null, new(ApiErrors.RateLimited, $"{to} was paid recently; try again in {ClientNetwork.Seconds(wait)} s"));
+                return (null, new(ApiErrors.RateLimited, $"{to} was paid recently; try again in {RetryAfter.Seconds(wait)} s"));
             }
             if (!_perNetwork.TryTake(network, 1, out wait))
             {
                 Refund(to);
-                return (null, new(ApiErrors.RateLimited, $"this network, or too many networks at once, asked the faucet too often; try again in {ClientNetwork.Seconds(wait)} s"));
+                return (null, new(ApiErrors.RateLimited, $"this network, or too many networks at once, asked the faucet too often; try again in {RetryAfter.Seconds(wait)} s"));
             }
             if (!_overall.TryTake(0, 1, out wait))
             {
                 Refund(to);
-                return (null, new(ApiErrors.RateLimited, $"the faucet is busy; try again in {ClientNetwork.Seconds(wait)} s"));
+                return (null, new(ApiErrors.RateLimited, $"the faucet is busy; try again in {RetryAfter.Seconds(wait)} s"));
             }
             var tx = Transaction.Sign(_key, _chain.ChainId, _pool.NextNonce(_key.Address), _chain.Params.MinFee, new TransferBody(to, amount, "faucet"));
             var error = _pool.Add(tx);

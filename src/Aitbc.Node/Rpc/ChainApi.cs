@@ -125,7 +125,7 @@ internal static class ChainApi
     /// </summary>
     private static async Task<IResult> Serve(NodeContext node, HttpContext http, Func<Stream, CancellationToken, Task<bool>> write, Func<IResult>? missing = null)
     {
-        var network = ClientNetwork.Of(http);
+        var network = Aitbc.ServiceDefaults.Networks.ClientNetwork.Of(http);
         if (node.Reads.TryEnter(network) is { } refusal)
         {
             http.Response.Headers.RetryAfter = "1";

@@ -59,7 +59,7 @@ internal static class FaucetApi
         {
             return Problems.Of(ApiErrors.MalformedRequest, $"malformed JSON: {e.Message}");
         }
-        var (tx, rejection) = node.Faucet.Send(to, amount, ClientNetwork.Of(request.HttpContext));
+        var (tx, rejection) = node.Faucet.Send(to, amount, Aitbc.ServiceDefaults.Networks.ClientNetwork.Of(request.HttpContext));
         if (rejection is not null)
         {
             return Problems.Of(rejection);

@@ -85,29 +85,9 @@ internal sealed class RateLimits<TKey>(TimeSpan interval, int burst, int maxKeys
     }
 }
 
-/// <summary>The network a request comes from, as limits count it: an IPv4 address, or an IPv6 /64 (one host's usual share).</summary>
-internal static class ClientNetwork
+/// <summary>Retry-After values of the node's limits.</summary>
+internal static class RetryAfter
 {
-    public static IPAddress Of(HttpContext http)
-    {
-        var ip = http.Connection.RemoteIpAddress;
-        if (ip is null)
-        {
-            return IPAddress.None;
-        }
-        if (ip.IsIPv4MappedToIPv6)
-        {
-            return ip.MapToIPv4();
-        }
-        if (ip.AddressFamily != AddressFamily.InterNetworkV6)
-        {
-            return ip;
-        }
-        var bytes = ip.GetAddressBytes();
-        Array.Clear(bytes, 8, 8);
-        return new IPAddress(bytes);
-    }
-
     /// <summary>Whole seconds for a Retry-After header, at least 1.</summary>
     public static int Seconds(TimeSpan wait) => (int)Math.Max(1, Math.Ceiling(wait.TotalSeconds));
 }

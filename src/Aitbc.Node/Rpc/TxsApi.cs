@@ -124,11 +124,11 @@ internal static class TxsApi
     /// </summary>
     private static IResult? SignatureBudget(NodeContext node, HttpContext http, int count)
     {
-        if (node.Signatures.TryTake(ClientNetwork.Of(http), count, out var wait))
+        if (node.Signatures.TryTake(Aitbc.ServiceDefaults.Networks.ClientNetwork.Of(http), count, out var wait))
         {
             return null;
         }
-        var seconds = ClientNetwork.Seconds(wait);
+        var seconds = RetryAfter.Seconds(wait);
         http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return Problems.Of(ApiErrors.RateLimited,
             $"this network may have {node.Options.SignaturesPerSecondPerIp} signatures checked per second ({node.Signatures.Burst} at once); try again in {seconds} s");

@@ -30,7 +30,7 @@ internal static class WebSocketApi
             return Problems.Of(ApiErrors.MalformedRequest, "this endpoint speaks WebSocket only");
         }
         // Refused before the upgrade, so the client gets a problem it can read rather than a dropped socket.
-        var subscriber = node.Events.Connect(ClientNetwork.Of(http), out var refusal);
+        var subscriber = node.Events.Connect(Aitbc.ServiceDefaults.Networks.ClientNetwork.Of(http), out var refusal);
         if (subscriber is null)
         {
             return Problems.Of(ApiErrors.TooManyConnections, refusal);
