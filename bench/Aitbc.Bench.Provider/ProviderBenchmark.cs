@@ -84,6 +84,9 @@ internal sealed class ProviderBenchmark(BenchOptions options, TextWriter progres
                 Concurrency = options.Concurrency,
                 GraceSeconds = 0,
                 DataDir = Path.Combine(dir, "provider"),
+                // One loopback client sends every job: the direct path's per-network limit is not what is measured.
+                DirectRequestsPerIpPerSecond = 100_000,
+                DirectBurstPerIp = 1_000_000,
             };
             await using var provider = await ProviderServer.StartAsync(providerOptions, providerKey, new DevEchoBackend(), logging: Quiet, ct: ct);
             using var nodeHttp = new HttpClient { BaseAddress = node.RpcUri, Timeout = TimeSpan.FromMinutes(2) };
