@@ -36,7 +36,7 @@ public sealed class SlowReaderTests(SlowReaderNode node) : IClassFixture<SlowRea
     [Fact]
     public async Task Attack11_SlowBlockReadersAreCappedPerNetworkAndOverall()
     {
-        // About 13 MB of blocks: more than the kernel's socket buffers hold, so a reader that does not read keeps its read in progress.
+        // About 13 MB of blocks a page.
         var first = (await node.HeadAsync()).Height + 1;
         foreach (var sender in Enumerable.Range(0, 6).Select(_ => node.FundedKey()))
         {
@@ -51,14 +51,16 @@ public sealed class SlowReaderTests(SlowReaderNode node) : IClassFixture<SlowRea
         try
         {
             // Two readers from one network that never read: a third read from it is refused once both are being served.
-            slow.Add(await SendAsync("127.0.0.1", Get(page), receiveBuffer: 1024));
-            slow.Add(await SendAsync("127.0.0.1", Get(page), receiveBuffer: 1024));
+            // Each asks for the page ten times over (pipelined): far more than any socket buffers hold, however the kernel
+            // sizes them, so each keeps a read in progress; its first bytes show the node is serving it.
+            slow.Add(await ServingAsync(await SendAsync("127.0.0.1", Pipelined(page), receiveBuffer: 1024)));
+            slow.Add(await ServingAsync(await SendAsync("127.0.0.1", Pipelined(page), receiveBuffer: 1024)));
             var refused = await WaitForStatusAsync("127.0.0.1", Get(page), 429);
             Assert.Contains("\"code\":\"rate_limited\"", refused, StringComparison.Ordinal);
             Assert.Contains($"already has {SlowReaderNode.ReadsPerIp} block reads in progress", refused, StringComparison.Ordinal);
 
             // A third slow reader from another network reaches the overall cap: a fourth network is refused too.
-            slow.Add(await SendAsync("127.0.0.2", Get(page), receiveBuffer: 1024));
+            slow.Add(await ServingAsync(await SendAsync("127.0.0.2", Pipelined(page), receiveBuffer: 1024)));
             refused = await WaitForStatusAsync("127.0.0.3", Get("/v1/blocks/latest"), 429);
             Assert.Contains($"maximum of {SlowReaderNode.Reads} block reads", refused, StringComparison.Ordinal);
 
@@ -117,6 +119,16 @@ public sealed class SlowReaderTests(SlowReaderNode node) : IClassFixture<SlowRea
     }
 
     private string Get(string path) => $"GET {path} HTTP/1.1\r\nHost: {node.Server.RpcUri.Authority}\r\n\r\n";
+
+    private string Pipelined(string path) => string.Concat(Enumerable.Repeat(Get(path), 10));
+
+    /// <summary>Waits for the first bytes of the answer on <paramref name="socket"/> (its read is being served) and reads no more.</summary>
+    private static async Task<Socket> ServingAsync(Socket socket)
+    {
+        using var timeout = new CancellationTokenSource(TestNode.Patience);
+        Assert.True(await socket.ReceiveAsync(new byte[16], timeout.Token) > 0, "the node answers the slow reader");
+        return socket;
+    }
 
     private string Upgrade() => $"GET /v1/ws HTTP/1.1\r\nHost: {node.Server.RpcUri.Authority}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
         "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
