@@ -21,15 +21,31 @@ public sealed class FileModeTests(WalletHost host) : IClassFixture<WalletHost>
         (await daemon.PostAsync("/v1/wallets/modes/tokens", new { password = WalletDaemon.Password })).Expect(HttpStatusCode.Created);
     }
 
+    /// <summary>
+    /// Every file in the folder is owner-only. SQLite deletes <c>-wal</c> and <c>-shm</c> when the last connection to the
+    /// keystore closes, and other test classes in this process clear the connection pools at any moment, so a companion
+    /// may be absent, or vanish between the listing and its check; the database and the cookie may not.
+    /// </summary>
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     private static void AssertOwnerOnly(string folder)
     {
         Assert.Equal(OwnerFolder, File.GetUnixFileMode(folder));
         var files = Directory.GetFileSystemEntries(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
-        Assert.Equal(["keystore.db", "keystore.db-shm", "keystore.db-wal", "wallet.cookie"], files);
+        Assert.Contains("keystore.db", files);
+        Assert.Contains("wallet.cookie", files);
+        Assert.Empty(files.Except(["keystore.db", "keystore.db-shm", "keystore.db-wal", "wallet.cookie"]));
         foreach (var file in files)
         {
-            Assert.True(File.GetUnixFileMode(Path.Combine(folder, file!)) == OwnerFile, $"{file} is {File.GetUnixFileMode(Path.Combine(folder, file!))}");
+            UnixFileMode mode;
+            try
+            {
+                mode = File.GetUnixFileMode(Path.Combine(folder, file!));
+            }
+            catch (FileNotFoundException) when (file!.EndsWith("-shm", StringComparison.Ordinal) || file.EndsWith("-wal", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            Assert.True(mode == OwnerFile, $"{file} is {mode}");
         }
     }
 
