@@ -14,7 +14,9 @@ internal sealed class ProviderContext(JobRunner runner, CoordinatorLink link, Re
     /// <summary>The results of direct-path jobs, kept for their clients.</summary>
     public ResultDeliveries DirectResults => directResults;
     public Aitbc.Node.Client.NodeClient Node => node;
-    public Api.IpRateLimit DirectLimit { get; } = new(options.DirectRequestsPerIpPerSecond, options.DirectBurstPerIp, time);
+    /// <summary>The direct path's per-network limit (at most 100,000 networks remembered).</summary>
+    public Aitbc.ServiceDefaults.Networks.RateLimits<System.Net.IPAddress> DirectLimit { get; } =
+        new(options.DirectRequestsPerIpPerSecond > 0 ? TimeSpan.FromSeconds(1) / options.DirectRequestsPerIpPerSecond : TimeSpan.Zero, options.DirectBurstPerIp, 100_000, time);
     public ProviderOptions Options => options;
     public string BackendName => backendName;
     public TimeProvider Time => time;

@@ -1,3 +1,4 @@
+using Aitbc.ServiceDefaults.Networks;
 using Aitbc.Node.Chain;
 using Aitbc.Node.Consensus;
 using Aitbc.Node.Mempool;

@@ -74,9 +74,9 @@ internal static class ProvidersApi
         if (provider is null)
         {
             // A new address: each is on probation, and they cost nothing to make; limited per client network.
-            if (newProviders.TryTake(Aitbc.ServiceDefaults.Networks.ClientNetwork.KeyOf(http)) is { } wait)
+            if (newProviders.TryTake(Aitbc.ServiceDefaults.Networks.ClientNetwork.Of(http)) is { } wait)
             {
-                http.Response.Headers.RetryAfter = wait.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                Aitbc.ServiceDefaults.Networks.RetryAfter.Set(http.Response, wait);
                 return Problems.Of(MarketErrors.RateLimited,
                     $"more than {options.NewProvidersPerNetworkPerHour} new provider addresses an hour from this network; registering again with a known address is not limited");
             }

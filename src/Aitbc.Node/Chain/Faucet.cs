@@ -1,3 +1,4 @@
+using Aitbc.ServiceDefaults.Networks;
 using System.Net;
 using Aitbc.Core;
 using Aitbc.Node.Mempool;

@@ -1,3 +1,4 @@
+using Aitbc.ServiceDefaults.Networks;
 using System.Text.Json;
 using Aitbc.Core;
 using Aitbc.Node.Chain;

@@ -48,11 +48,11 @@ internal static class ProviderApi
     /// <summary>The per-network limit of the direct path, before anything is read or verified.</summary>
     private static IResult? Limited(HttpContext http, ProviderContext ctx)
     {
-        if (ctx.DirectLimit.TryTake(http.Connection.RemoteIpAddress, out var wait))
+        if (ctx.DirectLimit.TryTake(Aitbc.ServiceDefaults.Networks.ClientNetwork.Of(http), 1, out var wait))
         {
             return null;
         }
-        http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Aitbc.ServiceDefaults.Networks.RetryAfter.Set(http.Response, wait);
         return Problems.Of(RateLimited);
     }
 

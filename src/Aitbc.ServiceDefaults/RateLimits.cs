@@ -1,21 +1,20 @@
-using System.Net;
-using System.Net.Sockets;
-using Microsoft.AspNetCore.Http;
-
-namespace Aitbc.Node.Rpc;
+namespace Aitbc.ServiceDefaults.Networks;
 
 /// <summary>
 /// Rate limits by key (a client's network, an address), each a generic cell rate limit: one permit every
 /// <c>interval</c>, up to <c>burst</c> at once, kept as the time the key's permits are spent up to. A key
 /// whose time has passed holds nothing worth keeping, so the table is pruned of those; it never holds more
 /// than <c>maxKeys</c>, and while it is full of busy keys a new key is refused rather than remembered.
+/// Every service's per-network and per-key limit is one of these (keyed by <see cref="ClientNetwork"/> for networks).
 /// </summary>
-internal sealed class RateLimits<TKey>(TimeSpan interval, int burst, int maxKeys, TimeProvider time)
+public sealed class RateLimits<TKey>(TimeSpan interval, int burst, int maxKeys, TimeProvider time)
     where TKey : notnull
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<TKey, long> _spentUntil = [];
-    private readonly long _interval = Math.Max(1, interval.Ticks);
+    private readonly long _interval = interval > TimeSpan.Zero && burst >= 1 && maxKeys >= 1
+        ? Math.Max(1, interval.Ticks)
+        : throw new ArgumentOutOfRangeException(nameof(interval), $"a rate limit needs a positive interval, burst and table size (got {interval}, {burst}, {maxKeys})");
     private long _lastPrune;
 
     public int Burst => burst;
@@ -85,9 +84,13 @@ internal sealed class RateLimits<TKey>(TimeSpan interval, int burst, int maxKeys
     }
 }
 
-/// <summary>Retry-After values of the node's limits.</summary>
-internal static class RetryAfter
+/// <summary>Retry-After values of the limits.</summary>
+public static class RetryAfter
 {
     /// <summary>Whole seconds for a Retry-After header, at least 1.</summary>
     public static int Seconds(TimeSpan wait) => (int)Math.Max(1, Math.Ceiling(wait.TotalSeconds));
+
+    /// <summary>Sets the response's Retry-After header to <see cref="Seconds"/> of <paramref name="wait"/>.</summary>
+    public static void Set(Microsoft.AspNetCore.Http.HttpResponse response, TimeSpan wait) =>
+        response.Headers.RetryAfter = Seconds(wait).ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
