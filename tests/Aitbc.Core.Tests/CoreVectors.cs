@@ -108,6 +108,9 @@ internal static class CoreVectors
                     "Signing bytes = 'AITBC/tx/v1\\n' + RFC 8785 JCS of the transaction without 'signature'; id = SHA-256(signing bytes). " +
                     "Block hash = SHA-256('AITBC/block/v1\\n' + JCS(header)). Genesis hash = SHA-256('AITBC/genesis/v1\\n' + JCS(genesis)). " +
                     "Merkle: leaf = SHA-256(0x00 || id), node = SHA-256(0x01 || left || right), an odd node is carried up, empty = SHA-256(''). " +
+                    "Receipt: signature over 'AITBC/receipt/v1\\n' + JCS of the receipt without 'signature'; its hash (escrow.settle's 'receipt') = SHA-256 of those bytes; " +
+                    "cost = ceil((tokensIn * priceIn + tokensOut * priceOut) / 1000000). " +
+                    "Signed HTTP: 'AITBC/http/v1\\n' + METHOD + '\\n' + path and query + '\\n' + timestamp + '\\n' + hex(SHA-256(body)). " +
                     "The 'error' of a rejected case is this implementation's message, informative only.");
                 WriteKeys(w, keys);
                 WriteBech32m(w, keys);
@@ -117,6 +120,8 @@ internal static class CoreVectors
                 WriteMerkle(w);
                 var genesis = WriteGenesis(w, keys);
                 WriteBlock(w, keys, genesis, txs);
+                WriteReceipts(w, keys);
+                WriteHttpSignatures(w, keys);
                 w.WriteEndObject();
             }
             return [.. buffer.WrittenSpan, (byte)'\n'];
@@ -384,6 +389,70 @@ internal static class CoreVectors
         w.WriteString("signature", Hex.Encode(block.Signature));
         w.WriteString("json", Encoding.UTF8.GetString(block.ToJsonBytes()));
         w.WriteEndObject();
+    }
+
+    /// <summary>The receipt inputs of the vectors: (name, provider key, job id, model, digest, output, tokens in, tokens out, prices in and out).</summary>
+    public static readonly (string Name, string Signer, string JobId, string Model, string Digest, string Output, long TokensIn, long TokensOut, ulong PriceIn, ulong PriceOut)[] Receipts =
+    [
+        ("receipt", "bob", "job-0123456789abcdef0123456789abcdef", "llama3.2:1b",
+            "sha256:baf6a787fdffd633537aa2eb51cfd54cb93ff08e28040095462bb63daf552878", "The answer is 42.", 21, 6, 250_000, 1_000_000),
+        ("receipt-unicode-output", "bob", "job-vector:2", "aitbc/dev-echo", "aitbc-dev-echo-v1", UnicodeMemo, 1, 1_000_000, 1, 3),
+    ];
+
+    private static void WriteReceipts(Utf8JsonWriter w, Dictionary<string, Ed25519Key> keys)
+    {
+        w.WriteStartArray("receipts");
+        foreach (var r in Receipts)
+        {
+            var amount = Pricing.Cost(r.TokensIn, r.TokensOut, new Amount(r.PriceIn), new Amount(r.PriceOut))!.Value;
+            var receipt = UsageReceipt.Sign(keys[r.Signer], r.JobId, r.Model, r.Digest, r.TokensIn, r.TokensOut, amount, r.Output);
+            var signing = receipt.SigningBytes();
+            w.WriteStartObject();
+            w.WriteString("name", r.Name);
+            w.WriteString("signer", r.Signer);
+            w.WriteString("output", r.Output);
+            w.WriteString("priceIn", r.PriceIn.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            w.WriteString("priceOut", r.PriceOut.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            w.WriteString("resultHash", receipt.ResultHash.ToString());
+            w.WriteString("signingBytes", Encoding.UTF8.GetString(signing));
+            w.WriteString("signingBytesHex", Hex.Encode(signing));
+            w.WriteString("hash", receipt.Hash.ToString());
+            w.WriteString("signature", Hex.Encode(receipt.Signature));
+            w.WriteString("json", Encoding.UTF8.GetString(receipt.ToJsonBytes()));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    /// <summary>The signed-request inputs of the vectors: (name, signer, method, path and query, timestamp, body).</summary>
+    public static readonly (string Name, string Signer, string Method, string PathAndQuery, long Timestamp, string Body)[] HttpRequests =
+    [
+        ("post-job", "alice", "POST", "/v1/jobs", 1_767_225_600_000,
+            """{"model":"llama3.2:1b","prompt":"hi","maxTokens":64,"maxPrice":"100000","idempotencyKey":"k-1"}"""),
+        ("get-result", "alice", "GET", "/v1/jobs/job-0123456789abcdef0123456789abcdef/result", 1_767_225_600_001, ""),
+        ("get-with-query", "bob", "get", "/v1/jobs/job-1/events?from=3&x=%2F", 1_767_225_600_002, ""),
+    ];
+
+    private static void WriteHttpSignatures(Utf8JsonWriter w, Dictionary<string, Ed25519Key> keys)
+    {
+        w.WriteStartArray("httpSignatures");
+        foreach (var r in HttpRequests)
+        {
+            var body = Encoding.UTF8.GetBytes(r.Body);
+            var signing = HttpSignature.SigningBytes(r.Method, r.PathAndQuery, r.Timestamp, body);
+            w.WriteStartObject();
+            w.WriteString("name", r.Name);
+            w.WriteString("signer", r.Signer);
+            w.WriteString("method", r.Method);
+            w.WriteString("pathAndQuery", r.PathAndQuery);
+            w.WriteNumber("timestamp", r.Timestamp);
+            w.WriteString("body", r.Body);
+            w.WriteString("bodyHash", Hash256.Compute(body).ToString());
+            w.WriteString("signingBytes", Encoding.UTF8.GetString(signing));
+            w.WriteString("signature", HttpSignature.Sign(keys[r.Signer], r.Method, r.PathAndQuery, r.Timestamp, body));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
     }
 
     private static void WriteParsed(Utf8JsonWriter w, ReadOnlySpan<byte> json)
