@@ -72,6 +72,7 @@ public sealed class NodeServer : IAsyncDisposable
                 new PoolLimits(options.MempoolCapacity, options.MempoolEscrowReserve, options.MempoolMaxNonceGap, options.MempoolGapSeconds), TimeProvider.System);
             var tracker = new TxTracker(chain);
             var producer = new BlockProducer(chain, pool, tracker, validatorKey, TimeProvider.System, loggerFactory.CreateLogger<BlockProducer>());
+            var admission = new Admission(chain, pool, tracker);
             Faucet? faucet = null;
             if (faucetKey is not null)
             {
@@ -79,13 +80,16 @@ public sealed class NodeServer : IAsyncDisposable
                 {
                     throw new InvalidOperationException($"The faucet key {faucetKey.Address} is not the faucet the genesis names.");
                 }
-                faucet = new Faucet(chain, pool, faucetKey,
+                faucet = new Faucet(chain, admission, faucetKey,
                     new FaucetLimits(TimeSpan.FromSeconds(options.FaucetCooldownSeconds), options.FaucetPerIpPerMinute, options.FaucetPerSecond), TimeProvider.System);
             }
             var events = new ChainEvents(chain, loggerFactory.CreateLogger<ChainEvents>(), options.WsConnectionsPerIp, options.WsSubscriptionsPerConnection, options.WsConnections);
             var signatures = new RateLimits<System.Net.IPAddress>(TimeSpan.FromSeconds(1) / options.SignaturesPerSecondPerIp, options.SignatureBurstPerIp,
                 100_000, TimeProvider.System);
-            var node = new NodeContext(chain, pool, tracker, producer, faucet, events, options, signatures, new ReadGate(options.BlockReadsPerIp, options.BlockReads));
+            var node = new NodeContext(chain, pool, tracker, producer, faucet, events, options, signatures, new ReadGate(options.BlockReadsPerIp, options.BlockReads))
+            {
+                Admission = admission,
+            };
             builder.Services.AddSingleton(node);
             builder.Services.AddSingleton<IDisposable>(loggerFactory);
             builder.Services.AddHealthChecks().AddCheck("consensus", () => producer.Running ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy(producer.Fault?.Message ?? "not running"), ["ready"]);

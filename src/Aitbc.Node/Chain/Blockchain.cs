@@ -32,6 +32,7 @@ internal sealed class Blockchain : IDisposable
     public Hash256 GenesisHash { get; }
     public WorldState State { get; }
     public Block Head => _head;
+    /// <summary>The storage underneath; those who read the chain use the query methods (<see cref="FindTx"/>, <see cref="ReadBlockJson"/>, <see cref="History"/>).</summary>
     public ChainStore Store => _store;
     public string ChainId => Genesis.ChainId;
     public ChainParameters Params => Genesis.Params;
@@ -96,6 +97,15 @@ internal sealed class Blockchain : IDisposable
         return new Blockchain(store, genesis, genesisHash, state, head);
     }
 
+    /// <summary>A committed transaction's location and JSON; null when no committed block has it.</summary>
+    public StoredTx? FindTx(Hash256 id) => _store.FindTx(id);
+
+    /// <summary>The committed block at <paramref name="height"/> as stored; null above the head.</summary>
+    public byte[]? ReadBlockJson(long height) => _store.ReadBlockJson(height);
+
+    /// <summary>The newest committed transactions that touched <paramref name="address"/>, at most <paramref name="limit"/>.</summary>
+    public IReadOnlyList<(TxLocation Location, Hash256 Id)> History(Address address, int limit) => _store.History(address, limit);
+
     public bool IsValidator(Address address) => Genesis.Validators.Any(v => v.Address == address);
 
     /// <summary>More candidates for a block being built: at most <c>max</c>, each sender's from <c>nextNonce</c> on, none from <c>excluded</c>.</summary>
@@ -138,14 +148,13 @@ internal sealed class Blockchain : IDisposable
                     lost = true;
                     continue;
                 }
-                var error = Executor.Apply(changes, tx, height, time, proposer.Address, ChainId, Params);
-                if (error is null)
+                if (Executor.Apply(changes, tx, height, time, proposer.Address, ChainId, Params) is not { } refusal)
                 {
                     included.Add(tx);
                 }
                 else
                 {
-                    rejected.Add((tx, error));
+                    rejected.Add((tx, refusal.Detail));
                     (stalled ??= []).Add(tx.From);
                     lost = true;
                 }
@@ -214,10 +223,9 @@ internal sealed class Blockchain : IDisposable
         var changes = new BlockState(State);
         foreach (var tx in txs)
         {
-            var error = Executor.Apply(changes, tx, h.Height, h.Time, h.Proposer, ChainId, Params);
-            if (error is not null)
+            if (Executor.Apply(changes, tx, h.Height, h.Time, h.Proposer, ChainId, Params) is { } refusal)
             {
-                return $"transaction {tx.Id} is refused: {error}";
+                return $"transaction {tx.Id} is refused: {refusal.Detail}";
             }
         }
         var lattice = changes.NextLattice();

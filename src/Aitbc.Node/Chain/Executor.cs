@@ -9,26 +9,26 @@ namespace Aitbc.Node.Chain;
 internal static class Executor
 {
     /// <summary>Checks that need no state: chain id, fee floor, amounts. The signature is checked by the caller.</summary>
-    public static string? CheckStateless(Transaction tx, string chainId, ChainParameters p)
+    public static Refusal? CheckStateless(Transaction tx, string chainId, ChainParameters p)
     {
         if (tx.ChainId != chainId)
         {
-            return $"wrong chain id '{tx.ChainId}' (this chain is '{chainId}')";
+            return new(RefusalCode.WrongChain, $"wrong chain id '{tx.ChainId}' (this chain is '{chainId}')");
         }
         if (tx.Fee < p.MinFee)
         {
-            return $"fee {tx.Fee} is below the minimum {p.MinFee}";
+            return new(RefusalCode.FeeTooLow, $"fee {tx.Fee} is below the minimum {p.MinFee}");
         }
         return tx.Body switch
         {
-            TransferBody { Amount.IsZero: true } => "transfer amount must be positive",
-            EscrowLockBody { Amount.IsZero: true } => "escrow amount must be positive",
+            TransferBody { Amount.IsZero: true } => new Refusal(RefusalCode.InvalidAmount, "transfer amount must be positive"),
+            EscrowLockBody { Amount.IsZero: true } => new Refusal(RefusalCode.InvalidAmount, "escrow amount must be positive"),
             _ => null,
         };
     }
 
-    /// <summary>Applies <paramref name="tx"/> at a block of time <paramref name="blockTime"/>; null on success, else the reason.</summary>
-    public static string? Apply(BlockState state, Transaction tx, long height, long blockTime, Address proposer, string chainId, ChainParameters p)
+    /// <summary>Applies <paramref name="tx"/> at a block of time <paramref name="blockTime"/>; null on success, else the refusal.</summary>
+    public static Refusal? Apply(BlockState state, Transaction tx, long height, long blockTime, Address proposer, string chainId, ChainParameters p)
     {
         var stateless = CheckStateless(tx, chainId, p);
         if (stateless is not null)
@@ -39,129 +39,129 @@ internal static class Executor
         if (tx.Nonce != signer.Nonce)
         {
             return tx.Nonce < signer.Nonce
-                ? $"nonce {tx.Nonce} already used (next is {signer.Nonce})"
-                : $"nonce {tx.Nonce} is ahead of the account's next nonce {signer.Nonce}";
+                ? new(RefusalCode.NonceUsed, $"nonce {tx.Nonce} already used (next is {signer.Nonce})")
+                : new(RefusalCode.NonceTooFar, $"nonce {tx.Nonce} is ahead of the account's next nonce {signer.Nonce}");
         }
         var scratch = new Scratch(state);
-        var error = tx.Body switch
+        var refused = tx.Body switch
         {
             TransferBody t => Transfer(scratch, tx, t),
             EscrowLockBody l => Lock(scratch, tx, l, height, blockTime),
             EscrowSettleBody s => Settle(scratch, tx, s, height, blockTime),
             EscrowRefundBody r => Refund(scratch, tx, r, height, blockTime),
-            _ => $"unknown transaction type '{tx.Type}'",
+            _ => new Refusal(RefusalCode.InvalidTransaction, $"unknown transaction type '{tx.Type}'"),
         };
-        if (error is not null)
+        if (refused is not null)
         {
-            return error;
+            return refused;
         }
         // The fee is charged after any escrow payout, so a provider with an empty account can settle.
         var payer = scratch.Account(tx.From);
         if (!Amount.TrySubtract(payer.Balance, tx.Fee, out var afterFee))
         {
-            return $"balance {payer.Balance} cannot cover the fee {tx.Fee}";
+            return new(RefusalCode.InsufficientBalance, $"balance {payer.Balance} cannot cover the fee {tx.Fee}");
         }
         scratch.Set(tx.From, new AccountState(afterFee, payer.Nonce + 1));
         if (!scratch.Credit(proposer, tx.Fee))
         {
-            return "the proposer's balance would overflow";
+            return new(RefusalCode.InvalidAmount, "the proposer's balance would overflow");
         }
         scratch.CommitTo(state);
         return null;
     }
 
-    private static string? Transfer(Scratch s, Transaction tx, TransferBody t)
+    private static Refusal? Transfer(Scratch s, Transaction tx, TransferBody t)
     {
         if (!Amount.TryAdd(t.Amount, tx.Fee, out var total))
         {
-            return "amount plus fee overflows";
+            return new(RefusalCode.InvalidAmount, "amount plus fee overflows");
         }
         var sender = s.Account(tx.From);
         if (sender.Balance < total)
         {
-            return $"insufficient balance: {sender.Balance} available, {total} needed";
+            return new(RefusalCode.InsufficientBalance, $"insufficient balance: {sender.Balance} available, {total} needed");
         }
         s.Set(tx.From, sender with { Balance = new Amount(sender.Balance.Units - t.Amount.Units) });
-        return s.Credit(t.To, t.Amount) ? null : "the recipient's balance would overflow";
+        return s.Credit(t.To, t.Amount) ? null : new Refusal(RefusalCode.InvalidAmount, "the recipient's balance would overflow");
     }
 
-    private static string? Lock(Scratch s, Transaction tx, EscrowLockBody l, long height, long blockTime)
+    private static Refusal? Lock(Scratch s, Transaction tx, EscrowLockBody l, long height, long blockTime)
     {
         if (s.Escrow(l.JobId) is not null)
         {
-            return $"an escrow for job '{l.JobId}' already exists";
+            return new(RefusalCode.EscrowState, $"an escrow for job '{l.JobId}' already exists");
         }
         if (l.ExpiresAt <= blockTime)
         {
-            return $"expiresAt {l.ExpiresAt} is not after the block time {blockTime}";
+            return new(RefusalCode.EscrowState, $"expiresAt {l.ExpiresAt} is not after the block time {blockTime}");
         }
         if (!Amount.TryAdd(l.Amount, tx.Fee, out var total))
         {
-            return "amount plus fee overflows";
+            return new(RefusalCode.InvalidAmount, "amount plus fee overflows");
         }
         var sender = s.Account(tx.From);
         if (sender.Balance < total)
         {
-            return $"insufficient balance: {sender.Balance} available, {total} needed";
+            return new(RefusalCode.InsufficientBalance, $"insufficient balance: {sender.Balance} available, {total} needed");
         }
         s.Set(tx.From, sender with { Balance = new Amount(sender.Balance.Units - l.Amount.Units) });
         s.Set(new EscrowState(l.JobId, tx.From, l.Provider, l.Amount, l.ExpiresAt, EscrowStatus.Locked, height));
         return null;
     }
 
-    private static string? Settle(Scratch s, Transaction tx, EscrowSettleBody b, long height, long blockTime)
+    private static Refusal? Settle(Scratch s, Transaction tx, EscrowSettleBody b, long height, long blockTime)
     {
         var escrow = s.Escrow(b.JobId);
         if (escrow is null)
         {
-            return $"no escrow for job '{b.JobId}'";
+            return new(RefusalCode.EscrowState, $"no escrow for job '{b.JobId}'");
         }
         if (escrow.Status != EscrowStatus.Locked)
         {
-            return $"the escrow for job '{b.JobId}' is already {EscrowState.StatusName(escrow.Status)}";
+            return new(RefusalCode.EscrowState, $"the escrow for job '{b.JobId}' is already {EscrowState.StatusName(escrow.Status)}");
         }
         if (tx.From != escrow.Provider)
         {
-            return "only the escrow's provider may settle it";
+            return new(RefusalCode.EscrowState, "only the escrow's provider may settle it");
         }
         if (blockTime >= escrow.ExpiresAt)
         {
-            return $"the escrow expired at {escrow.ExpiresAt} (block time {blockTime})";
+            return new(RefusalCode.EscrowState, $"the escrow expired at {escrow.ExpiresAt} (block time {blockTime})");
         }
         if (b.Amount > escrow.Amount)
         {
-            return $"settle amount {b.Amount} exceeds the escrowed {escrow.Amount}";
+            return new(RefusalCode.EscrowState, $"settle amount {b.Amount} exceeds the escrowed {escrow.Amount}");
         }
         if (!s.Credit(escrow.Provider, b.Amount) || !s.Credit(escrow.Client, new Amount(escrow.Amount.Units - b.Amount.Units)))
         {
-            return "a balance would overflow";
+            return new(RefusalCode.InvalidAmount, "a balance would overflow");
         }
         s.Set(escrow with { Status = EscrowStatus.Settled, Paid = b.Amount, Receipt = b.Receipt, ClosedHeight = height });
         return null;
     }
 
-    private static string? Refund(Scratch s, Transaction tx, EscrowRefundBody r, long height, long blockTime)
+    private static Refusal? Refund(Scratch s, Transaction tx, EscrowRefundBody r, long height, long blockTime)
     {
         var escrow = s.Escrow(r.JobId);
         if (escrow is null)
         {
-            return $"no escrow for job '{r.JobId}'";
+            return new(RefusalCode.EscrowState, $"no escrow for job '{r.JobId}'");
         }
         if (escrow.Status != EscrowStatus.Locked)
         {
-            return $"the escrow for job '{r.JobId}' is already {EscrowState.StatusName(escrow.Status)}";
+            return new(RefusalCode.EscrowState, $"the escrow for job '{r.JobId}' is already {EscrowState.StatusName(escrow.Status)}");
         }
         if (tx.From == escrow.Client && tx.From != escrow.Provider && blockTime < escrow.ExpiresAt)
         {
-            return $"the client may refund only once the escrow expires at {escrow.ExpiresAt} (block time {blockTime})";
+            return new(RefusalCode.EscrowState, $"the client may refund only once the escrow expires at {escrow.ExpiresAt} (block time {blockTime})");
         }
         if (tx.From != escrow.Client && tx.From != escrow.Provider)
         {
-            return "only the escrow's client or provider may refund it";
+            return new(RefusalCode.EscrowState, "only the escrow's client or provider may refund it");
         }
         if (!s.Credit(escrow.Client, escrow.Amount))
         {
-            return "the client's balance would overflow";
+            return new(RefusalCode.InvalidAmount, "the client's balance would overflow");
         }
         s.Set(escrow with { Status = EscrowStatus.Refunded, ClosedHeight = height });
         return null;

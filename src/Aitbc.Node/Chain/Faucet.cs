@@ -1,9 +1,8 @@
-using Aitbc.ServiceDefaults.Networks;
 using System.Net;
 using Aitbc.Core;
 using Aitbc.Node.Mempool;
-using Aitbc.Node.Rpc;
 using Aitbc.ServiceDefaults;
+using Aitbc.ServiceDefaults.Networks;
 
 namespace Aitbc.Node.Chain;
 
@@ -13,23 +12,24 @@ internal sealed record FaucetLimits(TimeSpan Cooldown, int PerNetworkPerMinute =
 
 /// <summary>
 /// The devnet faucet: sends a normal signed transfer from the faucet account named in the genesis.
-/// Rate-limited per address, per client network and overall, in bounded memory. Balances change only
-/// when the transfer is in a block.
+/// Rate-limited per address, per client network and overall, in bounded memory. The transfer goes through
+/// the same <see cref="Admission"/> as any other, so it meets the same refusals. Balances change only when
+/// the transfer is in a block.
 /// </summary>
 internal sealed class Faucet
 {
     private readonly Blockchain _chain;
-    private readonly TxPool _pool;
+    private readonly Admission _admission;
     private readonly Ed25519Key _key;
     private readonly RateLimits<Address>? _perAddress;
     private readonly RateLimits<IPAddress> _perNetwork;
     private readonly RateLimits<int> _overall;
     private readonly Lock _nonceLock = new();
 
-    public Faucet(Blockchain chain, TxPool pool, Ed25519Key key, FaucetLimits limits, TimeProvider time)
+    public Faucet(Blockchain chain, Admission admission, Ed25519Key key, FaucetLimits limits, TimeProvider time)
     {
         _chain = chain;
-        _pool = pool;
+        _admission = admission;
         _key = key;
         _perAddress = limits.Cooldown > TimeSpan.Zero ? new RateLimits<Address>(limits.Cooldown, 1, limits.MaxKeys, time) : null;
         // A minute's worth at once per network, ten seconds' worth overall.
@@ -42,36 +42,35 @@ internal sealed class Faucet
     /// <summary>Client networks the faucet remembers now (bounded by <see cref="FaucetLimits.MaxKeys"/>).</summary>
     internal int RememberedNetworks => _perNetwork.Count;
 
-    public (Transaction? Tx, Rejection? Error) Send(Address to, Amount? requested, IPAddress network)
+    public (Transaction? Tx, Refusal? Refusal) Send(Address to, Amount? requested, IPAddress network)
     {
         var amount = requested ?? _chain.Params.FaucetAmount;
         if (amount.IsZero || amount > _chain.Params.FaucetAmount)
         {
-            return (null, new(ApiErrors.InvalidAmount, $"the faucet pays from 1 to {_chain.Params.FaucetAmount} base units"));
+            return (null, new Refusal(RefusalCode.InvalidAmount, $"the faucet pays from 1 to {_chain.Params.FaucetAmount} base units"));
         }
         lock (_nonceLock)
         {
             // The address first: a repeated request for it costs its network and everyone else nothing.
             if (_perAddress is not null && !_perAddress.TryTake(to, 1, out var wait))
             {
-                return (null, new(ApiErrors.RateLimited, $"{to} was paid recently; try again in {RetryAfter.Seconds(wait)} s"));
+                return (null, new Refusal(RefusalCode.RateLimited, $"{to} was paid recently; try again in {RetryAfter.Seconds(wait)} s"));
             }
             if (!_perNetwork.TryTake(network, 1, out wait))
             {
                 Refund(to);
-                return (null, new(ApiErrors.RateLimited, $"this network, or too many networks at once, asked the faucet too often; try again in {RetryAfter.Seconds(wait)} s"));
+                return (null, new Refusal(RefusalCode.RateLimited, $"this network, or too many networks at once, asked the faucet too often; try again in {RetryAfter.Seconds(wait)} s"));
             }
             if (!_overall.TryTake(0, 1, out wait))
             {
                 Refund(to);
-                return (null, new(ApiErrors.RateLimited, $"the faucet is busy; try again in {RetryAfter.Seconds(wait)} s"));
+                return (null, new Refusal(RefusalCode.RateLimited, $"the faucet is busy; try again in {RetryAfter.Seconds(wait)} s"));
             }
-            var tx = Transaction.Sign(_key, _chain.ChainId, _pool.NextNonce(_key.Address), _chain.Params.MinFee, new TransferBody(to, amount, "faucet"));
-            var error = _pool.Add(tx);
-            if (error is not null)
+            var tx = Transaction.Sign(_key, _chain.ChainId, _admission.Pool.NextNonce(_key.Address), _chain.Params.MinFee, new TransferBody(to, amount, "faucet"));
+            if (_admission.Admit(tx) is { } refusal)
             {
                 Refund(to);
-                return (null, error);
+                return (null, refusal);
             }
             return (tx, null);
         }

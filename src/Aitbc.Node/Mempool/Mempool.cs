@@ -1,7 +1,5 @@
 using Aitbc.Core;
 using Aitbc.Node.Chain;
-using Aitbc.Node.Rpc;
-using Aitbc.ServiceDefaults;
 
 namespace Aitbc.Node.Mempool;
 
@@ -127,14 +125,12 @@ internal sealed class TxPool(Blockchain chain, PoolLimits limits, TimeProvider t
         }
     }
 
-    /// <summary>Checks that need no signature, then admits; the caller has verified the signature.</summary>
-    public Rejection? Add(Transaction tx)
+    /// <summary>
+    /// The last stage of <see cref="Admission"/>: the checks against the committed state and what is pending, then
+    /// the pool. The transaction has passed the checks that need no state and its signature has verified.
+    /// </summary>
+    public Refusal? Add(Transaction tx)
     {
-        var stateless = Precheck(tx);
-        if (stateless is not null)
-        {
-            return stateless;
-        }
         var amountAndFee = tx.Body switch
         {
             TransferBody t => Amount.TryAdd(t.Amount, tx.Fee, out var sum) ? sum.Units : (ulong?)null,
@@ -143,7 +139,7 @@ internal sealed class TxPool(Blockchain chain, PoolLimits limits, TimeProvider t
         };
         if (amountAndFee is null)
         {
-            return new(ApiErrors.InvalidAmount, "amount plus fee overflows 64 bits");
+            return new(RefusalCode.InvalidAmount, "amount plus fee overflows 64 bits");
         }
         var now = NowMs();
         lock (_lock)
@@ -154,25 +150,25 @@ internal sealed class TxPool(Blockchain chain, PoolLimits limits, TimeProvider t
             var account = chain.State.Account(tx.From);
             if (tx.Nonce < account.Nonce)
             {
-                return new(ApiErrors.NonceUsed, $"nonce {tx.Nonce} is already used (the account's next nonce is {account.Nonce})");
+                return new(RefusalCode.NonceUsed, $"nonce {tx.Nonce} is already used (the account's next nonce is {account.Nonce})");
             }
             if (_byId.ContainsKey(tx.Id))
             {
-                return new(ApiErrors.Duplicate, $"transaction {tx.Id} is already pending");
+                return new(RefusalCode.Duplicate, $"transaction {tx.Id} is already pending");
             }
             var sender = Synced(tx.From, account.Nonce);
             var end = sender?.End ?? account.Nonce;
             if (sender is not null && sender.Txs.ContainsKey(tx.Nonce))
             {
-                return new(ApiErrors.NonceUsed, $"another transaction with nonce {tx.Nonce} from this sender is already pending");
+                return new(RefusalCode.NonceUsed, $"another transaction with nonce {tx.Nonce} from this sender is already pending");
             }
             if (tx.Nonce > end + limits.MaxNonceGap)
             {
-                return new(ApiErrors.NonceTooFar, $"nonce {tx.Nonce} is more than {limits.MaxNonceGap} ahead of the sender's next executable nonce {end}");
+                return new(RefusalCode.NonceTooFar, $"nonce {tx.Nonce} is more than {limits.MaxNonceGap} ahead of the sender's next executable nonce {end}");
             }
             if (sender?.Txs.Count >= MaxPerSender)
             {
-                return new(ApiErrors.MempoolFull, $"this sender already has {MaxPerSender} transactions waiting; wait for some to commit");
+                return new(RefusalCode.MempoolFull, $"this sender already has {MaxPerSender} transactions waiting; wait for some to commit");
             }
             // The earliest time the next block can have: what is already impossible then is refused here, free, rather than in a block, where a refusal costs no fee.
             var earliest = Math.Max(now, chain.Head.Header.Time + 1);
@@ -185,7 +181,7 @@ internal sealed class TxPool(Blockchain chain, PoolLimits limits, TimeProvider t
             var pendingSpend = sender?.Spend ?? 0;
             if (needed > 0 && (pendingSpend > account.Balance.Units || account.Balance.Units - pendingSpend < needed))
             {
-                return new(ApiErrors.InsufficientBalance, pendingSpend == 0
+                return new(RefusalCode.InsufficientBalance, pendingSpend == 0
                     ? $"balance {account.Balance} is less than the {needed} this transaction needs"
                     : $"balance {account.Balance} is less than the {needed} this transaction needs on top of the {pendingSpend} its {sender!.Txs.Count} pending transactions spend");
             }
@@ -231,18 +227,6 @@ internal sealed class TxPool(Blockchain chain, PoolLimits limits, TimeProvider t
         return null;
     }
 
-    /// <summary>The refusals that depend on nothing but the transaction and the chain's parameters.</summary>
-    public Rejection? Precheck(Transaction tx)
-    {
-        var error = Executor.CheckStateless(tx, chain.ChainId, chain.Params);
-        if (error is null)
-        {
-            return null;
-        }
-        var kind = tx.ChainId != chain.ChainId ? ApiErrors.WrongChain : tx.Fee < chain.Params.MinFee ? ApiErrors.FeeTooLow : ApiErrors.InvalidAmount;
-        return new(kind, error);
-    }
-
     private static (string, Address)? EscrowKey(Transaction tx) => tx.Body switch
     {
         EscrowLockBody l => (l.JobId, tx.From),
@@ -257,45 +241,45 @@ internal sealed class TxPool(Blockchain chain, PoolLimits limits, TimeProvider t
     /// expiry after it, a settle before the escrow's expiry and within its amount, a client's refund at or after it.
     /// One pending escrow transaction per job and signer. <paramref name="payout"/>: what the transaction pays its signer.
     /// </summary>
-    private Rejection? EscrowCheck(Transaction tx, long earliest, out ulong payout)
+    private Refusal? EscrowCheck(Transaction tx, long earliest, out ulong payout)
     {
         payout = 0;
         switch (tx.Body)
         {
             case EscrowLockBody l when chain.State.Escrow(l.JobId) is not null:
-                return new(ApiErrors.EscrowState, $"an escrow for job '{l.JobId}' already exists");
+                return new(RefusalCode.EscrowState, $"an escrow for job '{l.JobId}' already exists");
             case EscrowLockBody l when l.ExpiresAt <= earliest:
-                return new(ApiErrors.EscrowState, $"expiresAt {l.ExpiresAt} is not after {earliest}, the earliest time of the next block");
+                return new(RefusalCode.EscrowState, $"expiresAt {l.ExpiresAt} is not after {earliest}, the earliest time of the next block");
             case EscrowSettleBody s:
                 if (chain.State.Escrow(s.JobId) is not { Status: EscrowStatus.Locked } e || e.Provider != tx.From)
                 {
-                    return new(ApiErrors.EscrowState, $"no locked escrow for job '{s.JobId}' payable to {tx.From}");
+                    return new(RefusalCode.EscrowState, $"no locked escrow for job '{s.JobId}' payable to {tx.From}");
                 }
                 if (e.ExpiresAt <= earliest)
                 {
-                    return new(ApiErrors.EscrowState, $"the escrow for job '{s.JobId}' expires at {e.ExpiresAt}, before the next block (at {earliest} or later) can settle it");
+                    return new(RefusalCode.EscrowState, $"the escrow for job '{s.JobId}' expires at {e.ExpiresAt}, before the next block (at {earliest} or later) can settle it");
                 }
                 if (s.Amount > e.Amount)
                 {
-                    return new(ApiErrors.EscrowState, $"settle amount {s.Amount} exceeds the escrowed {e.Amount}");
+                    return new(RefusalCode.EscrowState, $"settle amount {s.Amount} exceeds the escrowed {e.Amount}");
                 }
                 payout = e.Client == tx.From ? e.Amount.Units : s.Amount.Units;
                 break;
             case EscrowRefundBody r:
                 if (chain.State.Escrow(r.JobId) is not { Status: EscrowStatus.Locked } re || (re.Client != tx.From && re.Provider != tx.From))
                 {
-                    return new(ApiErrors.EscrowState, $"no locked escrow for job '{r.JobId}' of which {tx.From} is the client or provider");
+                    return new(RefusalCode.EscrowState, $"no locked escrow for job '{r.JobId}' of which {tx.From} is the client or provider");
                 }
                 if (re.Provider != tx.From && earliest < re.ExpiresAt)
                 {
-                    return new(ApiErrors.EscrowState, $"the client may refund the escrow for job '{r.JobId}' only once it expires at {re.ExpiresAt} (the next block is at {earliest} at the earliest)");
+                    return new(RefusalCode.EscrowState, $"the client may refund the escrow for job '{r.JobId}' only once it expires at {re.ExpiresAt} (the next block is at {earliest} at the earliest)");
                 }
                 payout = re.Client == tx.From ? re.Amount.Units : 0;
                 break;
         }
         if (EscrowKey(tx) is { } key && _escrowTxs.Contains(key))
         {
-            return new(ApiErrors.EscrowState, $"{tx.From} already has a {tx.Type} for job '{key.Item1}' pending");
+            return new(RefusalCode.EscrowState, $"{tx.From} already has a {tx.Type} for job '{key.Item1}' pending");
         }
         return null;
     }
@@ -304,7 +288,7 @@ internal sealed class TxPool(Blockchain chain, PoolLimits limits, TimeProvider t
     /// Whether there is room for <paramref name="tx"/>, making it by evicting the lowest-fee gapped transaction
     /// when the pool is full. Only settles and refunds use the reserve.
     /// </summary>
-    private Rejection? Room(Transaction tx, bool executable)
+    private Refusal? Room(Transaction tx, bool executable)
     {
         var escrow = tx.Body is EscrowSettleBody or EscrowRefundBody;
         var limit = escrow ? limits.Capacity : limits.Capacity - limits.EscrowReserve;
@@ -318,7 +302,7 @@ internal sealed class TxPool(Blockchain chain, PoolLimits limits, TimeProvider t
             Drop(victim, NowMs());
             return null;
         }
-        return new(ApiErrors.MempoolFull, limits.EscrowReserve == 0 || escrow
+        return new(RefusalCode.MempoolFull, limits.EscrowReserve == 0 || escrow
             ? $"the mempool holds its maximum of {limit} transactions"
             : $"the mempool holds its maximum of {limit} transactions (another {limits.EscrowReserve} are kept for escrow settles and refunds)");
     }

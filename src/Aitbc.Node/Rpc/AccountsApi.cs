@@ -58,9 +58,9 @@ internal static class AccountsApi
         w.Property("address", a.ToString());
         w.Name("txs");
         w.StartArray();
-        foreach (var (location, id) in node.Chain.Store.History(a, n))
+        foreach (var (location, id) in node.Chain.History(a, n))
         {
-            var stored = node.Chain.Store.FindTx(id) ?? throw new StorageCorruptException($"history names transaction {id}, which is not stored");
+            var stored = node.Chain.FindTx(id) ?? throw new StorageCorruptException($"history names transaction {id}, which is not stored");
             w.StartObject();
             w.Property("hash", id.ToString());
             w.Property("height", location.Height);

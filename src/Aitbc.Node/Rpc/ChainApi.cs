@@ -59,7 +59,7 @@ internal static class ChainApi
         }
         return await Serve(node, http, async (body, ct) =>
         {
-            if (node.Chain.Store.ReadBlockJson(h) is not { } json)
+            if (node.Chain.ReadBlockJson(h) is not { } json)
             {
                 return false;
             }
@@ -90,7 +90,7 @@ internal static class ChainApi
             // read, so a slow reader holds one block in memory, not the page.
             for (; h <= head && h < start + count; h++)
             {
-                var json = node.Chain.Store.ReadBlockJson(h);
+                var json = node.Chain.ReadBlockJson(h);
                 if (json is null || (bytes > 0 && bytes + json.Length > cap))
                 {
                     break;
@@ -128,8 +128,7 @@ internal static class ChainApi
         var network = Aitbc.ServiceDefaults.Networks.ClientNetwork.Of(http);
         if (node.Reads.TryEnter(network) is { } refusal)
         {
-            http.Response.Headers.RetryAfter = "1";
-            return Problems.Of(ApiErrors.RateLimited, refusal);
+            return RefusalProblems.RateLimited(http, 1, refusal);
         }
         try
         {

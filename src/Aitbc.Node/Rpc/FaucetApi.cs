@@ -59,10 +59,10 @@ internal static class FaucetApi
         {
             return Problems.Of(ApiErrors.MalformedRequest, $"malformed JSON: {e.Message}");
         }
-        var (tx, rejection) = node.Faucet.Send(to, amount, Aitbc.ServiceDefaults.Networks.ClientNetwork.Of(request.HttpContext));
-        if (rejection is not null)
+        var (tx, refusal) = node.Faucet.Send(to, amount, Aitbc.ServiceDefaults.Networks.ClientNetwork.Of(request.HttpContext));
+        if (refusal is { } refused)
         {
-            return Problems.Of(rejection);
+            return RefusalProblems.Of(refused);
         }
         return wait is null
             ? TypedResults.Accepted($"/v1/txs/{tx!.Id}", new TxsApi.Accepted(tx.Id, "pending"))

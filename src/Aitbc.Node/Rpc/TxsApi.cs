@@ -48,10 +48,10 @@ internal static class TxsApi
         {
             return bodyError;
         }
-        var (tx, rejection) = Admit(node, body!);
-        if (rejection is not null)
+        var (tx, refusal) = node.Admission.Admit(body!);
+        if (refusal is { } refused)
         {
-            return Problems.Of(rejection);
+            return RefusalProblems.Of(refused);
         }
         if (wait is null)
         {
@@ -64,7 +64,7 @@ internal static class TxsApi
     {
         var waiting = node.Tracker.WaitAsync(id);
         // It may have committed between admission and the wait being registered.
-        if (node.Chain.Store.FindTx(id) is { } stored)
+        if (node.Chain.FindTx(id) is { } stored)
         {
             node.Tracker.Forget(id, waiting);
             return TypedResults.Ok(new Accepted(id, "committed", stored.Location.Height));
@@ -89,35 +89,6 @@ internal static class TxsApi
         }
     }
 
-    /// <summary>Parse, verify the signature once, admit. The same path for single and batch submissions.</summary>
-    internal static (Transaction? Tx, Rejection? Error) Admit(NodeContext node, ReadOnlySpan<byte> json)
-    {
-        if (!Transaction.TryParse(json, out var tx, out var error))
-        {
-            return (null, new Rejection(ApiErrors.InvalidTransaction, error));
-        }
-        return Admit(node, tx, tx.VerifySignature());
-    }
-
-    private static (Transaction? Tx, Rejection? Error) Admit(NodeContext node, Transaction tx, bool signatureValid)
-    {
-        if (node.Pool.Precheck(tx) is { } pre)
-        {
-            return (null, pre);
-        }
-        if (!signatureValid)
-        {
-            return (null, new Rejection(ApiErrors.BadSignature, $"the signature does not verify for {tx.From}"));
-        }
-        if (node.Chain.Store.FindTx(tx.Id) is not null)
-        {
-            return (null, new Rejection(ApiErrors.Duplicate, $"transaction {tx.Id} is already committed"));
-        }
-        node.Tracker.Readmitting(tx.Id);
-        var rejection = node.Pool.Add(tx);
-        return rejection is null ? (tx, null) : (null, rejection);
-    }
-
     /// <summary>
     /// Takes <paramref name="count"/> signature checks from the client network's budget, or answers 429 with
     /// Retry-After. Checked before a body is read (one) and again once a batch is counted (the rest), so a
@@ -130,8 +101,7 @@ internal static class TxsApi
             return null;
         }
         var seconds = RetryAfter.Seconds(wait);
-        http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return Problems.Of(ApiErrors.RateLimited,
+        return RefusalProblems.RateLimited(http, seconds,
             $"this network may have {node.Options.SignaturesPerSecondPerIp} signatures checked per second ({node.Signatures.Burst} at once); try again in {seconds} s");
     }
 
@@ -170,37 +140,16 @@ internal static class TxsApi
             {
                 return overBudget;
             }
-            var elements = doc.RootElement.EnumerateArray().ToArray();
-            var parsed = new Transaction?[count];
-            var errors = new string?[count];
-            var valid = new bool[count];
-            // Parsing and signature checks are independent: spread them over the cores.
-            Parallel.For(0, count, i =>
-            {
-                if (Transaction.TryParse(elements[i], out var tx, out var error))
-                {
-                    parsed[i] = tx;
-                    valid[i] = tx.VerifySignature();
-                }
-                else
-                {
-                    errors[i] = error;
-                }
-            });
+            var outcomes = node.Admission.Admit(doc.RootElement.EnumerateArray().ToArray());
             var results = new BatchItem[count];
             var accepted = 0;
             for (var i = 0; i < count; i++)
             {
-                if (parsed[i] is not { } tx)
-                {
-                    results[i] = new BatchItem(i, null, false, ApiErrors.InvalidTransaction.Code, errors[i]);
-                    continue;
-                }
-                var (_, rejection) = Admit(node, tx, valid[i]);
-                results[i] = rejection is null
-                    ? new BatchItem(i, tx.Id, true)
-                    : new BatchItem(i, tx.Id, false, rejection.Error.Code, rejection.Detail);
-                accepted += rejection is null ? 1 : 0;
+                var (tx, refusal) = outcomes[i];
+                results[i] = refusal is { } refused
+                    ? new BatchItem(i, tx?.Id, false, refused.Code.Value, refused.Detail)
+                    : new BatchItem(i, tx!.Id, true);
+                accepted += refusal is null ? 1 : 0;
             }
             return TypedResults.Ok(new BatchResult(accepted, count - accepted, results));
         }
@@ -220,7 +169,7 @@ internal static class TxsApi
         {
             return await WaitForCommit(node, id, ct);
         }
-        if (node.Chain.Store.FindTx(id) is { } stored)
+        if (node.Chain.FindTx(id) is { } stored)
         {
             var w = new CanonicalJsonWriter(1024);
             w.StartObject();

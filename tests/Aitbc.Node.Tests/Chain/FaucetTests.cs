@@ -17,7 +17,7 @@ public sealed class FaucetTests
     {
         using var c = Chain();
         var node = NodeParts.For(c);
-        var faucet = new Faucet(c.Chain, node.Pool, TestKeys.Faucet, new FaucetLimits(Cooldown), new ManualClock());
+        var faucet = new Faucet(c.Chain, node.Admission, TestKeys.Faucet, new FaucetLimits(Cooldown), new ManualClock());
         var to = TestKeys.Named("faucet-user").Address;
 
         var (tx, error) = faucet.Send(to, null, Here);
@@ -37,10 +37,10 @@ public sealed class FaucetTests
         using var c = Chain();
         var node = NodeParts.For(c);
         var clock = new ManualClock();
-        var faucet = new Faucet(c.Chain, node.Pool, TestKeys.Faucet, new FaucetLimits(Cooldown), clock);
+        var faucet = new Faucet(c.Chain, node.Admission, TestKeys.Faucet, new FaucetLimits(Cooldown), clock);
         var to = TestKeys.Named("faucet-user").Address;
         var other = TestKeys.Named("faucet-other").Address;
-        Assert.Null(faucet.Send(to, null, Here).Error);
+        Assert.Null(faucet.Send(to, null, Here).Refusal);
 
         var (again, limited) = faucet.Send(to, null, Here);
         var (toOther, none) = faucet.Send(other, new Amount(5), Here);
@@ -50,11 +50,11 @@ public sealed class FaucetTests
         var (later, afterCooldown) = faucet.Send(to, null, Here);
 
         Assert.Null(again);
-        Assert.Equal("rate_limited", limited!.Error.Code);
-        Assert.Equal($"{to} was paid recently; try again in 60 s", limited.Detail);
+        Assert.Equal(RefusalCode.RateLimited, limited!.Value.Code);
+        Assert.Equal($"{to} was paid recently; try again in 60 s", limited.Value.Detail);
         Assert.Null(none);
         Assert.Equal(1, toOther!.Nonce);
-        Assert.Equal($"{to} was paid recently; try again in 1 s", stillLimited!.Detail);
+        Assert.Equal($"{to} was paid recently; try again in 1 s", stillLimited!.Value.Detail);
         Assert.Null(afterCooldown);
         Assert.Equal(2, later!.Nonce);
         var built = node.ProduceFromPool(c);
@@ -69,12 +69,12 @@ public sealed class FaucetTests
     {
         using var c = Chain();
         var node = NodeParts.For(c);
-        var faucet = new Faucet(c.Chain, node.Pool, TestKeys.Faucet, new FaucetLimits(Cooldown), new ManualClock());
+        var faucet = new Faucet(c.Chain, node.Admission, TestKeys.Faucet, new FaucetLimits(Cooldown), new ManualClock());
 
         var (tx, error) = faucet.Send(TestKeys.Named("faucet-user").Address, new Amount(units), Here);
 
         Assert.Null(tx);
-        Assert.Equal("invalid_amount", error!.Error.Code);
+        Assert.Equal(RefusalCode.InvalidAmount, error!.Value.Code);
         Assert.Equal(0, node.Pool.Count);
     }
 

@@ -1,6 +1,6 @@
+using Aitbc.Node.Chain;
 using Aitbc.Node.Mempool;
 using Aitbc.Node.Rpc;
-using Aitbc.ServiceDefaults;
 
 namespace Aitbc.Node.Tests.Mempool;
 
@@ -18,14 +18,14 @@ public sealed class TxPoolTests
 
     private static void AssertAdmitted(TxPool pool, Transaction tx) => Assert.Null(pool.Add(tx));
 
-    private static void AssertRefused(TxPool pool, Transaction tx, ApiError error, string detail)
+    private static void AssertRefused(TxPool pool, Transaction tx, RefusalCode code, string detail)
     {
         var count = pool.Count;
         var wasPending = pool.Contains(tx.Id);
-        var rejection = pool.Add(tx);
-        Assert.NotNull(rejection);
-        Assert.Equal(error, rejection.Error);
-        Assert.Equal(detail, rejection.Detail);
+        var refusal = pool.Add(tx);
+        Assert.NotNull(refusal);
+        Assert.Equal(code, refusal.Value.Code);
+        Assert.Equal(detail, refusal.Value.Detail);
         Assert.Equal(count, pool.Count);
         Assert.Equal(wasPending, pool.Contains(tx.Id));
     }
@@ -38,12 +38,12 @@ public sealed class TxPoolTests
         var good = Tx.Transfer(Bob, 1 * Ait).SignedBy(Alice);
         var bad = Tx.WithBadSignature(Tx.Transfer(Bob, 2 * Ait).SignedBy(Alice));
 
-        var (refusedTx, rejection) = TxsApi.Admit(node, bad.ToJsonBytes());
-        var (admittedTx, none) = TxsApi.Admit(node, good.ToJsonBytes());
+        var (refusedTx, refusal) = node.Admission.Admit(bad.ToJsonBytes());
+        var (admittedTx, none) = node.Admission.Admit(good.ToJsonBytes());
 
-        Assert.Null(refusedTx);
-        Assert.Equal(ApiErrors.BadSignature, rejection!.Error);
-        Assert.Equal($"the signature does not verify for {Alice.Address}", rejection.Detail);
+        Assert.False(node.Pool.Contains(refusedTx!.Id));
+        Assert.Equal(RefusalCode.BadSignature, refusal!.Value.Code);
+        Assert.Equal($"the signature does not verify for {Alice.Address}", refusal.Value.Detail);
         Assert.Null(none);
         Assert.Equal(good.Id, admittedTx!.Id);
         Assert.Equal(1, node.Pool.Count);
@@ -121,8 +121,8 @@ public sealed class TxPoolTests
             AssertAdmitted(node.Pool, Tx.Transfer(Bob, 1).WithNonce(n).SignedBy(Alice));
         }
 
-        AssertRefused(node.Pool, Tx.Transfer(Alice, 1).SignedBy(Bob), ApiErrors.MempoolFull, "the mempool holds its maximum of 3 transactions");
-        Assert.Equal(503, ApiErrors.MempoolFull.Status);
+        AssertRefused(node.Pool, Tx.Transfer(Alice, 1).SignedBy(Bob), RefusalCode.MempoolFull, "the mempool holds its maximum of 3 transactions");
+        Assert.Equal(503, RefusalProblems.ErrorOf(RefusalCode.MempoolFull).Status);
 
         node.ProduceFromPool(c);
         AssertAdmitted(node.Pool, Tx.Transfer(Alice, 1).SignedBy(Bob));
@@ -140,7 +140,7 @@ public sealed class TxPoolTests
         Assert.Equal(2, pool.GappedCount);
 
         // Another gapped one paying no more than the cheapest is refused; one that can run takes the cheapest's place.
-        AssertRefused(pool, Tx.Transfer(Bob, 1).WithNonce(2).WithFee(2 * Fee).SignedBy(Carol), ApiErrors.MempoolFull,
+        AssertRefused(pool, Tx.Transfer(Bob, 1).WithNonce(2).WithFee(2 * Fee).SignedBy(Carol), RefusalCode.MempoolFull,
             "the mempool holds its maximum of 2 transactions");
         var bobNow = Tx.Transfer(Alice, 1).SignedBy(Bob);
         AssertAdmitted(pool, bobNow);
@@ -161,7 +161,7 @@ public sealed class TxPoolTests
         using var c = Funded();
         var node = NodeParts.For(c);
         AssertAdmitted(node.Pool, Tx.Transfer(Bob, 600 * Ait).SignedBy(Alice));
-        AssertRefused(node.Pool, Tx.Transfer(Bob, 600 * Ait).WithNonce(1).SignedBy(Alice), ApiErrors.InsufficientBalance,
+        AssertRefused(node.Pool, Tx.Transfer(Bob, 600 * Ait).WithNonce(1).SignedBy(Alice), RefusalCode.InsufficientBalance,
             $"balance {1_000 * Ait} is less than the {(600 * Ait) + Fee} this transaction needs on top of the {(600 * Ait) + Fee} its 1 pending transactions spend");
         AssertAdmitted(node.Pool, Tx.Transfer(Bob, 300 * Ait).WithNonce(1).SignedBy(Alice));
 
@@ -169,9 +169,9 @@ public sealed class TxPoolTests
         var built = c.Chain.Build(node.Pool.SelectReady(1), c.NextTime, c.Validator);
         c.Chain.Commit(built);
         var refused = node.Pool.Add(Tx.Transfer(Bob, 100 * Ait).WithNonce(2).SignedBy(Alice));
-        Assert.Equal(ApiErrors.InsufficientBalance, refused!.Error);
+        Assert.Equal(RefusalCode.InsufficientBalance, refused!.Value.Code);
         Assert.Equal($"balance {(400 * Ait) - Fee} is less than the {(100 * Ait) + Fee} this transaction needs on top of the {(300 * Ait) + Fee} its 1 pending transactions spend",
-            refused.Detail);
+            refused.Value.Detail);
         AssertAdmitted(node.Pool, Tx.Transfer(Bob, 99 * Ait).WithNonce(2).SignedBy(Alice));
     }
 
@@ -183,12 +183,12 @@ public sealed class TxPoolTests
         var tx = Tx.Transfer(Bob, 1).SignedBy(Alice);
         AssertAdmitted(node.Pool, tx);
 
-        AssertRefused(node.Pool, tx, ApiErrors.Duplicate, $"transaction {tx.Id} is already pending");
+        AssertRefused(node.Pool, tx, RefusalCode.Duplicate, $"transaction {tx.Id} is already pending");
 
         node.ProduceFromPool(c);
-        var (_, rejection) = TxsApi.Admit(node, tx.ToJsonBytes());
-        Assert.Equal(ApiErrors.Duplicate, rejection!.Error);
-        Assert.Equal($"transaction {tx.Id} is already committed", rejection.Detail);
+        var (_, refusal) = node.Admission.Admit(tx.ToJsonBytes());
+        Assert.Equal(RefusalCode.Duplicate, refusal!.Value.Code);
+        Assert.Equal($"transaction {tx.Id} is already committed", refusal.Value.Detail);
         Assert.Equal(0, node.Pool.Count);
     }
 
@@ -199,7 +199,7 @@ public sealed class TxPoolTests
         var node = NodeParts.For(c);
         AssertAdmitted(node.Pool, Tx.Transfer(Bob, 1).SignedBy(Alice));
 
-        AssertRefused(node.Pool, Tx.Transfer(Bob, 2).WithFee(2 * Fee).SignedBy(Alice), ApiErrors.NonceUsed,
+        AssertRefused(node.Pool, Tx.Transfer(Bob, 2).WithFee(2 * Fee).SignedBy(Alice), RefusalCode.NonceUsed,
             "another transaction with nonce 0 from this sender is already pending");
     }
 
@@ -236,9 +236,9 @@ public sealed class TxPoolTests
         var node = NodeParts.For(c);
         c.ProduceOk(Tx.Transfer(Bob, 1).SignedBy(Alice));
 
-        AssertRefused(node.Pool, Tx.Transfer(Bob, 2).SignedBy(Alice), ApiErrors.NonceUsed,
+        AssertRefused(node.Pool, Tx.Transfer(Bob, 2).SignedBy(Alice), RefusalCode.NonceUsed,
             "nonce 0 is already used (the account's next nonce is 1)");
-        AssertRefused(node.Pool, Tx.Transfer(Bob, 2).WithNonce(18).SignedBy(Alice), ApiErrors.NonceTooFar,
+        AssertRefused(node.Pool, Tx.Transfer(Bob, 2).WithNonce(18).SignedBy(Alice), RefusalCode.NonceTooFar,
             "nonce 18 is more than 16 ahead of the sender's next executable nonce 1");
         AssertAdmitted(node.Pool, Tx.Transfer(Bob, 2).WithNonce(17).SignedBy(Alice));
         // The gap is measured from the end of the sender's executable run, so a queue may grow in order.
@@ -247,7 +247,7 @@ public sealed class TxPoolTests
             AssertAdmitted(node.Pool, Tx.Transfer(Bob, 3).WithNonce(n).SignedBy(Alice));
         }
         AssertAdmitted(node.Pool, Tx.Transfer(Bob, 2).WithNonce(21).SignedBy(Alice));
-        AssertRefused(node.Pool, Tx.Transfer(Bob, 2).WithNonce(22).SignedBy(Alice), ApiErrors.NonceTooFar,
+        AssertRefused(node.Pool, Tx.Transfer(Bob, 2).WithNonce(22).SignedBy(Alice), RefusalCode.NonceTooFar,
             "nonce 22 is more than 16 ahead of the sender's next executable nonce 5");
     }
 
@@ -258,18 +258,18 @@ public sealed class TxPoolTests
         var node = NodeParts.For(c);
         var empty = TestKeys.Named("empty");
 
-        AssertRefused(node.Pool, Tx.Transfer(Alice, 1).SignedBy(empty), ApiErrors.InsufficientBalance,
+        AssertRefused(node.Pool, Tx.Transfer(Alice, 1).SignedBy(empty), RefusalCode.InsufficientBalance,
             $"balance 0 is less than the {1 + Fee} this transaction needs");
-        AssertRefused(node.Pool, Tx.Transfer(Bob, ulong.MaxValue).SignedBy(Alice), ApiErrors.InvalidAmount, "amount plus fee overflows 64 bits");
-        AssertRefused(node.Pool, Tx.Settle("job-x", 1).SignedBy(empty), ApiErrors.EscrowState, $"no locked escrow for job 'job-x' payable to {empty.Address}");
-        AssertRefused(node.Pool, Tx.Refund("job-x").SignedBy(Alice), ApiErrors.EscrowState,
+        AssertRefused(node.Pool, Tx.Transfer(Bob, ulong.MaxValue).SignedBy(Alice), RefusalCode.InvalidAmount, "amount plus fee overflows 64 bits");
+        AssertRefused(node.Pool, Tx.Settle("job-x", 1).SignedBy(empty), RefusalCode.EscrowState, $"no locked escrow for job 'job-x' payable to {empty.Address}");
+        AssertRefused(node.Pool, Tx.Refund("job-x").SignedBy(Alice), RefusalCode.EscrowState,
             $"no locked escrow for job 'job-x' of which {Alice.Address} is the client or provider");
         c.ProduceOk(Tx.Lock("job-x", empty.Address, 1 * Ait, TestChain.GenesisTime + 60_000).SignedBy(Alice));
-        AssertRefused(node.Pool, Tx.Lock("job-x", empty.Address, 1 * Ait, TestChain.GenesisTime + 60_000).SignedBy(Bob), ApiErrors.EscrowState,
+        AssertRefused(node.Pool, Tx.Lock("job-x", empty.Address, 1 * Ait, TestChain.GenesisTime + 60_000).SignedBy(Bob), RefusalCode.EscrowState,
             "an escrow for job 'job-x' already exists");
         // Only the escrow's parties get in: a stranger's settle or refund could never run, and would only fill the pool.
-        AssertRefused(node.Pool, Tx.Settle("job-x", 1).SignedBy(Bob), ApiErrors.EscrowState, $"no locked escrow for job 'job-x' payable to {Bob.Address}");
-        AssertRefused(node.Pool, Tx.Refund("job-x").SignedBy(Bob), ApiErrors.EscrowState,
+        AssertRefused(node.Pool, Tx.Settle("job-x", 1).SignedBy(Bob), RefusalCode.EscrowState, $"no locked escrow for job 'job-x' payable to {Bob.Address}");
+        AssertRefused(node.Pool, Tx.Refund("job-x").SignedBy(Bob), RefusalCode.EscrowState,
             $"no locked escrow for job 'job-x' of which {Bob.Address} is the client or provider");
         // A provider with an empty account may still queue its settle: the fee comes from the payout.
         AssertAdmitted(node.Pool, Tx.Settle("job-x", 1 * Ait).SignedBy(empty));
@@ -284,11 +284,12 @@ public sealed class TxPoolTests
         using var c = Funded();
         var node = NodeParts.For(c);
 
-        var (tx, rejection) = TxsApi.Admit(node, Tx.Transfer(Bob, amount).WithFee(fee).OnChain(chainId).SignedBy(Alice).ToJsonBytes());
+        var tx = Tx.Transfer(Bob, amount).WithFee(fee).OnChain(chainId).SignedBy(Alice);
+        var (parsed, refusal) = node.Admission.Admit(tx.ToJsonBytes());
 
-        Assert.Null(tx);
-        Assert.Equal(code, rejection!.Error.Code);
-        Assert.Equal(detail, rejection.Detail);
+        Assert.Equal(tx.Id, parsed!.Id);
+        Assert.Equal(code, refusal!.Value.Code.Value);
+        Assert.Equal(detail, refusal.Value.Detail);
         Assert.Equal(0, node.Pool.Count);
     }
 

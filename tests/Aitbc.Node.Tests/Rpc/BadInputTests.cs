@@ -63,7 +63,7 @@ public sealed class BadInputTests(TestNode node) : IClassFixture<TestNode>
     {
         // Otherwise a mutated case could be refused for a reason other than its mutation; admitted here on a copy, not on the node.
         using var copy = TestChain.Open(node.Genesis, new Node.Storage.MemoryStore());
-        var (admitted, rejection) = Aitbc.Node.Rpc.TxsApi.Admit(NodeParts.For(copy), Encoding.UTF8.GetBytes(Mutated(_ => { })));
+        var (admitted, rejection) = NodeParts.For(copy).Admission.Admit(Encoding.UTF8.GetBytes(Mutated(_ => { })));
 
         Assert.Null(rejection);
         Assert.Equal(ValidTransfer().Id, admitted!.Id);

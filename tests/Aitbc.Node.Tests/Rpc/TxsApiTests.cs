@@ -117,12 +117,12 @@ public sealed class TxsApiTests(TestNode node) : IClassFixture<TestNode>
         var parts = NodeParts.For(c, options: new NodeOptions { CommitWaitSeconds = 30 }, poolTime: expiresAt);
         c.ProduceOk(Tx.Lock("job-again", TestKeys.Bob.Address, 1 * Ait, expiresAt).SignedBy(TestKeys.Alice));
         var refund = Tx.Refund("job-again").WithNonce(1).SignedBy(TestKeys.Alice);
-        Assert.Null(TxsApi.Admit(parts, refund.ToJsonBytes()).Error);
+        Assert.Null(parts.Admission.Admit(refund.ToJsonBytes()).Refusal);
         Assert.Single(parts.ProduceFromPool(c).Rejected);
         Assert.NotNull(parts.Tracker.RejectionOf(refund.Id));
 
         // After expiry the very same signed bytes are valid: admitted again, they must not be answered by the old refusal.
-        Assert.Null(TxsApi.Admit(parts, refund.ToJsonBytes()).Error);
+        Assert.Null(parts.Admission.Admit(refund.ToJsonBytes()).Refusal);
         var waiting = TxsApi.WaitForCommit(parts, refund.Id, CancellationToken.None);
         Assert.False(waiting.IsCompleted);
         parts.ProduceFromPool(c, expiresAt);

@@ -56,7 +56,7 @@ public sealed class FaucetAbuseTests(StingyFaucetNode node) : IClassFixture<Stin
         using var c = TestChain.New().Fund(TestKeys.Faucet, 1_000_000 * Ait)
             .WithParams(p => p with { Faucet = TestKeys.Faucet.Address, FaucetAmount = new Amount(100 * Ait) }).Open();
         var parts = NodeParts.For(c, capacity: 100_000);
-        var faucet = new Faucet(c.Chain, parts.Pool, TestKeys.Faucet,
+        var faucet = new Faucet(c.Chain, parts.Admission, TestKeys.Faucet,
             new FaucetLimits(TimeSpan.FromSeconds(60), PerNetworkPerMinute: 5, PerSecond: 2, MaxKeys: 1_000), new FrozenClock());
         var paid = 0;
         var busy = 0;
