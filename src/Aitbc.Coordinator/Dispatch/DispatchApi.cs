@@ -28,7 +28,7 @@ internal static class DispatchApi
     }
 
     private static async Task<IResult> ConnectAsync(HttpContext http, IServiceScopeFactory scopes, ProviderConnections connections, Dispatcher dispatcher,
-        JobEvents events, MarketClock clock)
+        JobEvents events)
     {
         if (!http.WebSockets.IsWebSocketRequest)
         {
@@ -59,7 +59,7 @@ internal static class DispatchApi
                 {
                     break;
                 }
-                await HandleAsync(address, buffer.AsMemory(0, count), streaming, scopes, events, clock, cts.Token);
+                await HandleAsync(address, buffer.AsMemory(0, count), streaming, scopes, events, cts.Token);
             }
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException)
@@ -94,7 +94,7 @@ internal static class DispatchApi
     }
 
     /// <summary>One message from the provider; <paramref name="streaming"/> holds the jobs whose first token was recorded.</summary>
-    private static async Task HandleAsync(string provider, ReadOnlyMemory<byte> message, HashSet<string> streaming, IServiceScopeFactory scopes, JobEvents events, MarketClock clock, CancellationToken ct)
+    private static async Task HandleAsync(string provider, ReadOnlyMemory<byte> message, HashSet<string> streaming, IServiceScopeFactory scopes, JobEvents events, CancellationToken ct)
     {
         string? type, jobId, text, reason;
         try
