@@ -69,6 +69,7 @@ public sealed class CoordinatorServer : IAsyncDisposable
         services.AddSingleton<JobWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<JobWriter>());
         services.AddSingleton<JobEvents>();
+        services.AddScoped<JobLifecycle>();
         services.AddSingleton<EventStreamSlots>();
         services.AddSingleton<ProbationQuotes>();
         services.AddSingleton<NewProviderLimits>();

@@ -25,7 +25,7 @@ namespace Aitbc.Coordinator.Chain;
 /// still open. Then it listens again; an event seen twice changes nothing the second time.
 /// </summary>
 internal sealed partial class ChainFollower(
-    IServiceScopeFactory scopes, NodeClient node, Dispatcher dispatcher, JobEvents events, Providers.ProviderRecordCache records, MarketClock clock, CoordinatorOptions options,
+    IServiceScopeFactory scopes, NodeClient node, Dispatcher dispatcher, MarketClock clock, CoordinatorOptions options,
     ILogger<ChainFollower> log) : BackgroundService
 {
     /// <summary>Blocks asked for per page (the node's most).</summary>
@@ -247,42 +247,26 @@ internal sealed partial class ChainFollower(
         {
             return; // An escrow for a job of another market, or a direct deal.
         }
-        var now = clock.NowMs;
+        var lifecycle = scope.ServiceProvider.GetRequiredService<JobLifecycle>();
         switch (e.Status)
         {
             case "locked" when job.State == JobStates.AwaitingPayment:
-                var mismatch = Mismatch(job, e);
-                if (mismatch is not null)
+                if (Mismatch(job, e) is { } mismatch)
                 {
-                    if (await db.Jobs.Where(j => j.Id == job.Id && j.State == JobStates.AwaitingPayment)
-                        .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Failed).SetProperty(j => j.FinishedAt, now)
-                            .SetProperty(j => j.FailureCode, "escrow_mismatch").SetProperty(j => j.FailureReason, mismatch), ct) == 1)
-                    {
-                        events.State(job.Id, job.Provider, JobStates.Failed, mismatch);
-                    }
+                    await lifecycle.FailEscrowMismatchAsync(job.Id, job.Provider, mismatch, ct);
                     return;
                 }
-                if (await db.Jobs.Where(j => j.Id == job.Id && j.State == JobStates.AwaitingPayment)
-                    .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Funded).SetProperty(j => j.FundedAt, now), ct) == 1)
+                if (await lifecycle.FundAsync(job.Id, job.Provider, ct))
                 {
-                    events.State(job.Id, job.Provider, JobStates.Funded);
                     await dispatcher.DispatchAsync([(job.Id, job.Provider)], ct);
                 }
                 break;
             case "settled":
-                await db.Jobs.Where(j => j.Id == job.Id).ExecuteUpdateAsync(s => s.SetProperty(j => j.ChargedAmount, (long)e.Paid.Units), ct);
-                records.Invalidate(job.Provider);
+                await lifecycle.RecordSettleAsync(job.Id, job.Provider, (long)e.Paid.Units, ct);
                 break;
             case "refunded":
-                var reason = "the escrow was refunded";
-                await db.Jobs.Where(j => j.Id == job.Id).ExecuteUpdateAsync(s => s.SetProperty(j => j.ChargedAmount, 0L), ct);
-                records.Invalidate(job.Provider);
-                if (await db.Jobs.Where(j => j.Id == job.Id && (j.State == JobStates.AwaitingPayment || j.State == JobStates.Funded || j.State == JobStates.Dispatched || j.State == JobStates.Running))
-                    .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Failed).SetProperty(j => j.FinishedAt, now)
-                        .SetProperty(j => j.FailureCode, Providers.ProviderRecords.Refunded).SetProperty(j => j.FailureReason, reason), ct) == 1)
-                {
-                    events.State(job.Id, job.Provider, JobStates.Failed, reason);
-                }
+                await lifecycle.RecordRefundAsync(job.Id, job.Provider, ct);
+                await lifecycle.FailRefundedAsync(job.Id, job.Provider, ct);
                 break;
             default:
                 break;

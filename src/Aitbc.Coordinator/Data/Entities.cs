@@ -25,7 +25,10 @@ public sealed class OfferEntity
     public long ExpiresAt { get; set; }
 }
 
-/// <summary>A job through its life: awaiting_payment → funded → dispatched → running → completed | failed | expired | canceled.</summary>
+/// <summary>
+/// A job through its life: awaiting_payment → funded → dispatched → running → completed | failed | expired | canceled. Its state
+/// is written only by <see cref="Jobs.JobLifecycle"/> (after the insert of a new job).
+/// </summary>
 public sealed class JobEntity
 {
     public required string Id { get; set; }

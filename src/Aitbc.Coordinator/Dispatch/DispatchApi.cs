@@ -28,7 +28,7 @@ internal static class DispatchApi
     }
 
     private static async Task<IResult> ConnectAsync(HttpContext http, IServiceScopeFactory scopes, ProviderConnections connections, Dispatcher dispatcher,
-        JobEvents events, MarketClock clock)
+        JobEvents events)
     {
         if (!http.WebSockets.IsWebSocketRequest)
         {
@@ -59,7 +59,7 @@ internal static class DispatchApi
                 {
                     break;
                 }
-                await HandleAsync(address, buffer.AsMemory(0, count), streaming, scopes, events, clock, cts.Token);
+                await HandleAsync(address, buffer.AsMemory(0, count), streaming, scopes, events, cts.Token);
             }
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException)
@@ -94,7 +94,7 @@ internal static class DispatchApi
     }
 
     /// <summary>One message from the provider; <paramref name="streaming"/> holds the jobs whose first token was recorded.</summary>
-    private static async Task HandleAsync(string provider, ReadOnlyMemory<byte> message, HashSet<string> streaming, IServiceScopeFactory scopes, JobEvents events, MarketClock clock, CancellationToken ct)
+    private static async Task HandleAsync(string provider, ReadOnlyMemory<byte> message, HashSet<string> streaming, IServiceScopeFactory scopes, JobEvents events, CancellationToken ct)
     {
         string? type, jobId, text, reason;
         try
@@ -119,24 +119,14 @@ internal static class DispatchApi
         }
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<CoordinatorDb>();
-        var now = clock.NowMs;
+        var lifecycle = scope.ServiceProvider.GetRequiredService<JobLifecycle>();
         switch (type)
         {
             case "accept":
-                if (await db.Jobs.Where(j => j.Id == jobId && j.Provider == provider && j.State == JobStates.Dispatched)
-                    .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Running).SetProperty(j => j.AcceptedAt, now), ct) == 1)
-                {
-                    events.State(jobId, provider, JobStates.Running);
-                }
+                await lifecycle.AcceptAsync(jobId, provider, ct);
                 break;
             case "reject":
-                var why = $"the provider declined the job: {(reason is null ? "no reason given" : MarketText.Storable(reason[..Math.Min(reason.Length, 1000)]))}; retry elsewhere";
-                if (await db.Jobs.Where(j => j.Id == jobId && j.Provider == provider && j.State == JobStates.Dispatched)
-                    .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Failed).SetProperty(j => j.FinishedAt, now)
-                        .SetProperty(j => j.FailureCode, "provider_rejected").SetProperty(j => j.FailureReason, why), ct) == 1)
-                {
-                    events.State(jobId, provider, JobStates.Failed, why);
-                }
+                await lifecycle.RejectAsync(jobId, provider, reason, ct);
                 break;
             case "token" when text is not null:
                 // Only the job's own provider streams into it, and only while it runs.
@@ -145,8 +135,7 @@ internal static class DispatchApi
                     break;
                 }
                 streaming.Add(jobId);
-                await db.Jobs.Where(j => j.Id == jobId && j.Provider == provider && j.State == JobStates.Running && j.FirstTokenAt == null)
-                    .ExecuteUpdateAsync(s => s.SetProperty(j => j.FirstTokenAt, now), ct);
+                await lifecycle.FirstTokenAsync(jobId, provider, ct);
                 events.Token(jobId, text);
                 break;
             default:

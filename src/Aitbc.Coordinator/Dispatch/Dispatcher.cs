@@ -12,7 +12,7 @@ namespace Aitbc.Coordinator.Dispatch;
 /// claimed with one conditional update (funded → dispatched), so with several instances on one
 /// database each job is dispatched exactly once.
 /// </summary>
-internal sealed class Dispatcher(IServiceScopeFactory scopes, ProviderConnections connections, JobEvents events, MarketClock clock, CoordinatorOptions options)
+internal sealed class Dispatcher(IServiceScopeFactory scopes, ProviderConnections connections)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -34,27 +34,20 @@ internal sealed class Dispatcher(IServiceScopeFactory scopes, ProviderConnection
             }
             await using var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<CoordinatorDb>();
-            var now = clock.NowMs;
-            var acceptBy = now + (options.AcceptTimeoutSeconds * 1000L);
-            var claimed = await db.Jobs.Where(j => j.Id == jobId && j.State == JobStates.Funded && j.Provider == provider)
-                .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Dispatched).SetProperty(j => j.DispatchedAt, now)
-                    .SetProperty(j => j.AcceptDeadline, acceptBy).SetProperty(j => j.DispatchedBy, options.Instance)
-                    .SetProperty(j => j.DispatchCount, j => j.DispatchCount + 1), ct);
-            if (claimed == 0)
+            var lifecycle = scope.ServiceProvider.GetRequiredService<JobLifecycle>();
+            // Told (listeners get "dispatched") before the provider can see the job, so before its "running".
+            if (!await lifecycle.ClaimAsync(jobId, provider, ct))
             {
                 continue; // Another instance, or an earlier pass, has it.
             }
             var job = await db.Jobs.AsNoTracking().FirstAsync(j => j.Id == jobId, ct);
             using var input = JsonDocument.Parse(job.Input);
             var offer = new JobOffer(job.Id, Address.Parse(job.Client), job.Model, job.ModelDigest, input.RootElement.Clone(), job.MaxTokens, job.InputTokenBound,
-                new Amount((ulong)job.PriceIn), new Amount((ulong)job.PriceOut), new Amount((ulong)job.Amount), job.ExpiresAt, acceptBy);
-            // Published before the provider can see the job, so listeners get "dispatched" before its "running".
-            events.State(jobId, provider, JobStates.Dispatched);
+                new Amount((ulong)job.PriceIn), new Amount((ulong)job.PriceOut), new Amount((ulong)job.Amount), job.ExpiresAt, job.AcceptDeadline!.Value);
             if (!connection.Outbox.Writer.TryWrite(JsonSerializer.SerializeToUtf8Bytes(new { type = "job", job = offer }, Json)))
             {
                 // The connection closed or is full: the job goes back to funded, for the provider's next connection.
-                await db.Jobs.Where(j => j.Id == jobId && j.State == JobStates.Dispatched && j.DispatchedBy == options.Instance)
-                    .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Funded).SetProperty(j => j.AcceptDeadline, (long?)null), ct);
+                await lifecycle.UnclaimAsync(jobId, provider, ct);
                 continue;
             }
             Interlocked.Increment(ref Dispatched);

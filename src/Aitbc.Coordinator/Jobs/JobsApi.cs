@@ -64,7 +64,7 @@ internal static class JobsApi
     }
 
     private static async Task<IResult> Submit(HttpContext http, MarketBook book, JobWriter writer, MarketClock clock, CoordinatorOptions options,
-        JobEvents events, ProviderRecordCache records, ProbationQuotes probation)
+        JobLifecycle lifecycle, ProviderRecordCache records, ProbationQuotes probation)
     {
         var signed = SignedRequests.Of(http);
         var client = signed.Signer.ToString();
@@ -128,7 +128,7 @@ internal static class JobsApi
             return TypedResults.Ok(JobDto.From(await ExistingAsync(Db(), client, request.IdempotencyKey, http.RequestAborted)
                 ?? throw new InvalidOperationException("a job's idempotency key is taken but its job cannot be read")));
         }
-        events.State(job.Id, job.Provider, job.State);
+        lifecycle.Submitted(job);
         return TypedResults.Created($"/v1/jobs/{job.Id}", JobDto.From(job));
     }
 
@@ -231,25 +231,17 @@ internal static class JobsApi
         return TypedResults.Ok(new ResultDto(job.Id, job.Output, receipt.RootElement.Clone(), Hash256.Parse(job.ReceiptHash!)));
     }
 
-    private static async Task<IResult> Cancel(string id, HttpContext http, CoordinatorDb db, MarketClock clock, JobEvents events)
+    private static async Task<IResult> Cancel(string id, HttpContext http, CoordinatorDb db, JobLifecycle lifecycle)
     {
         var (job, refusal) = await JobOfAsync(db, id, SignedRequests.Of(http).Signer, j => j.Client, "only the job's client may cancel it", http.RequestAborted);
         if (job is null)
         {
             return refusal!;
         }
-        var now = clock.NowMs;
-        // Not once dispatched: the provider may already be at work and settle for it, and then the result must be delivered.
-        // Never dispatched, so its input is needed no more: pruned with the change.
-        var canceled = await db.Jobs.Where(j => j.Id == id && (j.State == JobStates.AwaitingPayment || j.State == JobStates.Funded))
-            .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Canceled).SetProperty(j => j.FinishedAt, now)
-                .SetProperty(j => j.FailureCode, "canceled").SetProperty(j => j.FailureReason, "canceled by the client").SetProperty(j => j.Input, JobEntity.PrunedInput),
-                http.RequestAborted);
-        if (canceled == 0)
+        if (!await lifecycle.CancelAsync(id, job.Provider, http.RequestAborted))
         {
             return Problems.Of(MarketErrors.WrongState, $"job '{id}' is {job.State}: it can be canceled only before it is dispatched to its provider");
         }
-        events.State(id, job.Provider, JobStates.Canceled, "canceled by the client");
         var refundNote = job.State == JobStates.AwaitingPayment
             ? null
             : $"the escrow stays locked until {job.ExpiresAt}; then submit escrow.refund (the provider may refund it sooner)";
@@ -290,7 +282,7 @@ internal static class JobsApi
         return why is null ? null : Problems.Of(MarketErrors.WrongState, $"job '{job.Id}' is {job.State} ({job.FailureReason}) and {why}");
     }
 
-    private static async Task<IResult> PostResult(string id, HttpContext http, CoordinatorDb db, MarketClock clock, JobEvents events, Aitbc.Node.Client.NodeClient node)
+    private static async Task<IResult> PostResult(string id, HttpContext http, CoordinatorDb db, JobLifecycle lifecycle, Aitbc.Node.Client.NodeClient node)
     {
         var signed = SignedRequests.Of(http);
         var (job, refusal) = await JobOfAsync(db, id, signed.Signer, j => j.Provider, "only the job's assigned provider may post its result", http.RequestAborted);
@@ -345,17 +337,12 @@ internal static class JobsApi
         {
             return unpaid;
         }
-        var now = clock.NowMs;
-        var receiptJson = Encoding.UTF8.GetString(receipt.ToJsonBytes());
         var receiptHash = receipt.Hash.ToString();
-        var from = job.State;
-        var done = await db.Jobs.Where(j => j.Id == id && (paidLate ? j.State == from : j.State == JobStates.Running || j.State == JobStates.Dispatched))
-            .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Completed).SetProperty(j => j.FinishedAt, now).SetProperty(j => j.AcceptedAt, j => j.AcceptedAt ?? now)
-                .SetProperty(j => j.Output, output).SetProperty(j => j.Receipt, receiptJson).SetProperty(j => j.ReceiptHash, receiptHash)
-                .SetProperty(j => j.TokensIn, receipt.TokensIn).SetProperty(j => j.TokensOut, receipt.TokensOut)
-                .SetProperty(j => j.FailureCode, (string?)null).SetProperty(j => j.FailureReason, (string?)null)
-                .SetProperty(j => j.FirstTokenAt, j => j.FirstTokenAt ?? now), http.RequestAborted);
-        if (done == 0)
+        var result = new CheckedResult(output, Encoding.UTF8.GetString(receipt.ToJsonBytes()), receiptHash, receipt.TokensIn, receipt.TokensOut);
+        var done = paidLate
+            ? await lifecycle.CompletePaidLateAsync(id, job.Provider, job.State, result, http.RequestAborted)
+            : await lifecycle.CompleteAsync(id, job.Provider, result, http.RequestAborted);
+        if (!done)
         {
             // Moved on meanwhile: perhaps completed by this same result, posted twice at once.
             var now2 = await db.Jobs.AsNoTracking().FirstAsync(j => j.Id == id, http.RequestAborted);
@@ -363,7 +350,6 @@ internal static class JobsApi
                 ? Acknowledged(now2, receipt, output) ?? Problems.Of(MarketErrors.AlreadyCompleted, $"job '{id}' was completed with receipt {now2.ReceiptHash}, not this one")
                 : Problems.Of(MarketErrors.WrongState, $"job '{id}' is no longer running");
         }
-        events.State(id, job.Provider, JobStates.Completed);
         return TypedResults.Ok(new ResultAck(id, JobStates.Completed, receiptHash));
     }
 
@@ -418,7 +404,7 @@ internal static class JobsApi
         return null;
     }
 
-    private static async Task<IResult> PostFailure(string id, HttpContext http, CoordinatorDb db, MarketClock clock, JobEvents events)
+    private static async Task<IResult> PostFailure(string id, HttpContext http, CoordinatorDb db, JobLifecycle lifecycle)
     {
         var signed = SignedRequests.Of(http);
         var (job, refusal) = await JobOfAsync(db, id, signed.Signer, j => j.Provider, "only the job's assigned provider may report its failure", http.RequestAborted);
@@ -440,17 +426,10 @@ internal static class JobsApi
         {
             return Problems.Of(CommonErrors.MalformedRequest, "the body is {reason} with 1 to 1000 characters");
         }
-        var now = clock.NowMs;
-        var text = $"the provider failed: {MarketText.Storable(reason)}";
-        var failed = await db.Jobs.Where(j => j.Id == id && (j.State == JobStates.Dispatched || j.State == JobStates.Running))
-            .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Failed).SetProperty(j => j.FinishedAt, now)
-                .SetProperty(j => j.FailureCode, job.State == JobStates.Dispatched ? "provider_rejected" : "provider_failed")
-                .SetProperty(j => j.FailureReason, text), http.RequestAborted);
-        if (failed == 0)
+        if (!await lifecycle.FailByProviderAsync(id, job.Provider, reason, http.RequestAborted))
         {
             return Problems.Of(MarketErrors.WrongState, $"job '{id}' is {job.State}");
         }
-        events.State(id, job.Provider, JobStates.Failed, text);
         return TypedResults.Ok(new { jobId = id, state = JobStates.Failed });
     }
 }

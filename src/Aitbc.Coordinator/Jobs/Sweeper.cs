@@ -17,7 +17,7 @@ namespace Aitbc.Coordinator.Jobs;
 /// past the escrow's expiry, and dispatches funded jobs whose provider is connected here. Every change is a
 /// conditional update, so instances sharing a database never fight over a job.
 /// </summary>
-internal sealed partial class Sweeper(IServiceScopeFactory scopes, Dispatcher dispatcher, ProviderConnections connections, JobEvents events, MarketBook book,
+internal sealed partial class Sweeper(IServiceScopeFactory scopes, Dispatcher dispatcher, ProviderConnections connections, MarketBook book,
     ChainFollower follower, NodeClient node, ProbationQuotes probation, MarketClock clock, CoordinatorOptions options, ILogger<Sweeper> log) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(500);
@@ -62,21 +62,18 @@ internal sealed partial class Sweeper(IServiceScopeFactory scopes, Dispatcher di
                 await db.SeenSignatures.Where(s => s.Until < forgotten).ExecuteDeleteAsync(ct);
             }
 
-            await FailAsync(db, db.Jobs.Where(j => j.State == JobStates.Dispatched && j.AcceptDeadline < now), JobStates.Failed, ProviderRecords.AcceptTimeout,
-                "the provider did not accept the job in time; submit it again to be matched with another provider", ct);
-            var offline = db.Providers.Where(p => p.Status != ProviderStatuses.Online).Select(p => p.Address);
-            await FailAsync(db, db.Jobs.Where(j => (j.State == JobStates.Funded || j.State == JobStates.Dispatched) && offline.Contains(j.Provider)),
-                JobStates.Failed, ProviderRecords.ProviderOffline, "the provider went offline before accepting the job; submit it again to be matched with another", ct);
             // A funded job is dispatched within a sweep by whichever instance holds its provider's connection; one still
             // funded after the accept timeout and a margin (another instance's sweep, a reconnect) has a provider that
-            // heartbeats but never takes its work: it loses the job, and the failure counts in its record.
-            var dispatchDeadline = now - ((options.AcceptTimeoutSeconds + options.DispatchMarginSeconds) * 1000L);
-            await FailAsync(db, db.Jobs.Where(j => j.State == JobStates.Funded && (j.FundedAt < dispatchDeadline || j.ExpiresAt <= now)), JobStates.Failed,
-                ProviderRecords.AcceptTimeout, "the provider did not take the job in time; submit it again to be matched with another provider", ct);
-            // Not one its provider settled on the chain (ChargedAmount is set by a settle; a refund fails the job at once):
-            // the client paid for it, and its result, delayed past the expiry, is still to come.
-            await FailAsync(db, db.Jobs.Where(j => j.State == JobStates.Running && j.ExpiresAt <= now && j.ChargedAmount == null), JobStates.Failed, ProviderRecords.Timeout,
-                "the provider did not finish before the escrow expired; the escrow is refundable", ct);
+            // heartbeats but never takes its work. A running job its provider settled is not overdue: its result is to come.
+            var lifecycle = scope.ServiceProvider.GetRequiredService<JobLifecycle>();
+            foreach (var which in (Overdue[])[Overdue.NotAccepted, Overdue.ProviderOffline, Overdue.NotTaken, Overdue.PastExpiry])
+            {
+                // Each re-checked by its transition: it may have moved on since it was read.
+                foreach (var (id, provider) in await lifecycle.DueAsync(which, now, 1000, ct))
+                {
+                    await lifecycle.FailOverdueAsync(which, id, provider, now, ct);
+                }
+            }
         }
         probation.Prune(now);
         await dispatcher.DispatchWaitingAsync([.. connections.Addresses], ct);
@@ -87,7 +84,7 @@ internal sealed partial class Sweeper(IServiceScopeFactory scopes, Dispatcher di
             {
                 using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 bounded.CancelAfter(NodeBudget);
-                await ExpireUnfundedAsync(scope.ServiceProvider.GetRequiredService<CoordinatorDb>(), now, bounded.Token);
+                await ExpireUnfundedAsync(scope.ServiceProvider.GetRequiredService<JobLifecycle>(), now, bounded.Token);
             }
             catch (Exception e) when (e is HttpRequestException or NodeException || (e is OperationCanceledException && !ct.IsCancellationRequested))
             {
@@ -105,43 +102,16 @@ internal sealed partial class Sweeper(IServiceScopeFactory scopes, Dispatcher di
     /// dispatched). A lock the stream has not delivered yet (a dropped subscription, a node behind) is handled as if it
     /// had been: the job is funded, or fails as a mismatch. When the chain cannot be asked, nothing expires this sweep.
     /// </summary>
-    private async Task ExpireUnfundedAsync(CoordinatorDb db, long now, CancellationToken ct)
+    private async Task ExpireUnfundedAsync(JobLifecycle lifecycle, long now, CancellationToken ct)
     {
-        var due = await db.Jobs.AsNoTracking().Where(j => j.State == JobStates.AwaitingPayment && j.PaymentDeadline < now)
-            .OrderBy(j => j.PaymentDeadline).Select(j => new { j.Id, j.Provider }).Take(ExpiriesPerSweep).ToListAsync(ct);
-        const string reason = "no escrow was locked before the payment deadline";
-        foreach (var job in due)
+        foreach (var (id, provider) in await lifecycle.PaymentOverdueAsync(now, ExpiriesPerSweep, ct))
         {
-            if (await node.EscrowAsync(job.Id, ct) is { } escrow)
+            if (await node.EscrowAsync(id, ct) is { } escrow)
             {
                 await follower.OnEscrowAsync(escrow, ct);
                 continue;
             }
-            if (await db.Jobs.Where(j => j.Id == job.Id && j.State == JobStates.AwaitingPayment)
-                .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobStates.Expired).SetProperty(j => j.FinishedAt, clock.NowMs)
-                    .SetProperty(j => j.FailureCode, "unfunded").SetProperty(j => j.FailureReason, reason).SetProperty(j => j.Input, JobEntity.PrunedInput), ct) == 1)
-            {
-                events.State(job.Id, job.Provider, JobStates.Expired, reason);
-            }
-        }
-    }
-
-    private async Task FailAsync(CoordinatorDb db, IQueryable<JobEntity> which, string state, string code, string reason, CancellationToken ct)
-    {
-        var jobs = await which.OrderBy(j => j.CreatedAt).Select(j => new { j.Id, j.Provider }).Take(1000).ToListAsync(ct);
-        if (jobs.Count == 0)
-        {
-            return;
-        }
-        var now = clock.NowMs;
-        foreach (var job in jobs)
-        {
-            // Re-checked per job: it may have moved on since it was read.
-            if (await which.Where(j => j.Id == job.Id).ExecuteUpdateAsync(s => s.SetProperty(j => j.State, state).SetProperty(j => j.FinishedAt, now)
-                .SetProperty(j => j.FailureCode, code).SetProperty(j => j.FailureReason, reason), ct) == 1)
-            {
-                events.State(job.Id, job.Provider, state, reason);
-            }
+            await lifecycle.ExpireUnfundedAsync(id, provider, now, ct);
         }
     }
 

@@ -1,4 +1,5 @@
 using Aitbc.Coordinator.Data;
+using Aitbc.Coordinator.Jobs;
 using Aitbc.Core;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -71,18 +72,6 @@ internal sealed class ProviderRecordCache(IServiceScopeFactory scopes, MarketClo
 
 internal static class ProviderRecords
 {
-    public const string AcceptTimeout = "accept_timeout";
-    public const string Timeout = "timeout";
-
-    /// <summary>
-    /// The escrow of a job still open was refunded (ChainFollower). Of a funded job it is the provider's failure: before
-    /// the expiry only the provider can refund (instead of doing the job), after it the job was not done in time.
-    /// </summary>
-    public const string Refunded = "refunded";
-
-    /// <summary>The provider went offline holding a funded job.</summary>
-    public const string ProviderOffline = "provider_offline";
-
     public static async Task<ProviderRecord> ForAsync(CoordinatorDb db, string provider, CancellationToken ct)
     {
         var finished = await db.Jobs.AsNoTracking()
@@ -103,9 +92,8 @@ internal static class ProviderRecords
             var over = j.ChargedAmount is { } charged && charged > 0 && (!done ||
                 (ulong)charged > Math.Min(Pricing.Cost(j.TokensIn ?? 0, j.TokensOut ?? 0, new Amount((ulong)j.PriceIn), new Amount((ulong)j.PriceOut))?.Units ?? ulong.MaxValue,
                     (ulong)j.Amount));
-            var isFailed = j.State == JobStates.Failed &&
-                (j.FailureCode is "provider_failed" or "provider_rejected" or ProviderOffline || (j.FailureCode == Refunded && j.FundedAt != null));
-            var isTimedOut = j.State == JobStates.Failed && j.FailureCode is AcceptTimeout or Timeout;
+            var isFailed = j.State == JobStates.Failed && FailureCode.IsProviderFailure(j.FailureCode, funded: j.FundedAt != null);
+            var isTimedOut = j.State == JobStates.Failed && FailureCode.IsTimeout(j.FailureCode);
             failed += isFailed ? 1 : 0;
             timedOut += isTimedOut ? 1 : 0;
             overcharged += over ? 1 : 0;

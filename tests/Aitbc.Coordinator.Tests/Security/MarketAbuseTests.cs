@@ -88,7 +88,7 @@ public abstract class MarketAbuseTests<TMarket>(TMarket market) : IClassFixture<
         var lateId = Id(late);
         market.Time.Advance(TimeSpan.FromMilliseconds(late.GetProperty("expiresAt").GetInt64() - market.Time.NowMs + 1_000));
         await SweepAsync();
-        Assert.Equal(ProviderRecords.Timeout, (await market.WaitForStateAsync(lateId, JobStates.Failed)).GetProperty("failureCode").GetString());
+        Assert.Equal(FailureCode.Timeout, (await market.WaitForStateAsync(lateId, JobStates.Failed)).GetProperty("failureCode").GetString());
         var lateOutput = string.Concat(FakeProvider.Tokens(lateOffer));
         var lateReceipt = Receipt(provider, lateOffer, lateOutput, FakeProvider.Tokens(lateOffer).Count);
         (await provider.PostResultAsync(lateId, lateOutput, lateReceipt)).ExpectProblem(HttpStatusCode.Conflict, "wrong_state");
@@ -151,7 +151,7 @@ public abstract class MarketAbuseTests<TMarket>(TMarket market) : IClassFixture<
         var balance = await market.Node.BalanceAsync(client.Address);
         Assert.Equal(Id(job), Id(await fake.NextJobAsync()));
         Assert.True((await fake.SubmitAsync(new EscrowRefundBody(Id(job)))).Committed);
-        Assert.Equal(ProviderRecords.Refunded, (await market.WaitForStateAsync(Id(job), JobStates.Failed)).GetProperty("failureCode").GetString());
+        Assert.Equal(FailureCode.Refunded, (await market.WaitForStateAsync(Id(job), JobStates.Failed)).GetProperty("failureCode").GetString());
         await MarketFixture.Eventually(async () => (await RecordAsync(fake)).GetProperty("failed").GetInt32() == 1, "the refund counted as a failure");
 
         // Cooling down: the next jobs go to the dearer honest one.
@@ -180,7 +180,7 @@ public abstract class MarketAbuseTests<TMarket>(TMarket market) : IClassFixture<
         await fake.StopHeartbeatsAsync();
         market.Time.Advance(TimeSpan.FromSeconds(market.Options.HeartbeatTimeoutSeconds + 1));
         await SweepAsync();
-        Assert.Equal(ProviderRecords.ProviderOffline, (await market.WaitForStateAsync(Id(job), JobStates.Failed)).GetProperty("failureCode").GetString());
+        Assert.Equal(FailureCode.ProviderOffline, (await market.WaitForStateAsync(Id(job), JobStates.Failed)).GetProperty("failureCode").GetString());
 
         // Back online at once, but cooling down: the honest one gets the work.
         (await fake.HeartbeatAsync()).Expect(HttpStatusCode.OK);
@@ -207,7 +207,7 @@ public abstract class MarketAbuseTests<TMarket>(TMarket market) : IClassFixture<
         await AdvanceOnlineAsync(TimeSpan.FromSeconds(market.Options.AcceptTimeoutSeconds + market.Options.DispatchMarginSeconds + 1), fake, honest);
         await SweepAsync();
         var failed = await market.WaitForStateAsync(Id(job), JobStates.Failed);
-        Assert.Equal(ProviderRecords.AcceptTimeout, failed.GetProperty("failureCode").GetString());
+        Assert.Equal(FailureCode.AcceptTimeout, failed.GetProperty("failureCode").GetString());
         await MarketFixture.Eventually(async () => (await RecordAsync(fake)).GetProperty("timedOut").GetInt32() == 1, "the timeout counted");
         Assert.Equal(honest.Address.ToString(), ProviderOf(await client.SubmitCreatedAsync(model)));
         // Never paid; the escrow stays locked for the client to refund at its expiry.
