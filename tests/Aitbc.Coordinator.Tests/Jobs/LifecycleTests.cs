@@ -105,8 +105,8 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
         Assert.Equal(amount.Units, Units(await market.JobAsync(id), "charged"));
 
         // The provider gets the metered amount less its settle fee; the client gets back all it locked beyond the metered amount.
-        Assert.Equal(amount.Units - Fee, await market.Node.BalanceAsync(provider.Address));
-        Assert.Equal(Funded - amount.Units - Fee, await market.Node.BalanceAsync(client.Address));
+        Assert.Equal(amount.Units - Fee, (await market.Node.BalanceAsync(provider.Address)).Units);
+        Assert.Equal(Funded - amount.Units - Fee, (await market.Node.BalanceAsync(client.Address)).Units);
         var onChain = await market.Node.Client.EscrowAsync(id);
         Assert.Equal(("settled", amount, receipt.Hash), (onChain!.Status, onChain.Paid, onChain.Receipt!.Value));
 
@@ -151,8 +151,8 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
         var receipt = provider.Completed[id];
         Assert.Equal(receipt.Amount.Units, Units(await market.JobAsync(id), "charged"));
         Assert.Equal("be brief count", (await client.GetAsync($"/v1/jobs/{id}/result")).Expect(HttpStatusCode.OK).GetProperty("output").GetString());
-        Assert.Equal(receipt.Amount.Units - Fee, await market.Node.BalanceAsync(provider.Address));
-        Assert.Equal(Funded - receipt.Amount.Units - Fee, await market.Node.BalanceAsync(client.Address));
+        Assert.Equal(receipt.Amount.Units - Fee, (await market.Node.BalanceAsync(provider.Address)).Units);
+        Assert.Equal(Funded - receipt.Amount.Units - Fee, (await market.Node.BalanceAsync(client.Address)).Units);
         Assert.Empty(provider.Errors);
     }
 
@@ -451,8 +451,8 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
         Assert.True(refund.Committed, $"refund: {refund.Problem}");
         await MarketFixture.Eventually(async () => (await market.JobAsync(id)).TryGetProperty("charged", out _), "the market to see the refund");
         Assert.Equal(0UL, Units(await market.JobAsync(id), "charged"));
-        Assert.Equal(Funded - Fee, await market.Node.BalanceAsync(client.Address));
-        Assert.Equal(Ait - Fee, await market.Node.BalanceAsync(provider.Address));
+        Assert.Equal(Funded - Fee, (await market.Node.BalanceAsync(client.Address)).Units);
+        Assert.Equal(Ait - Fee, (await market.Node.BalanceAsync(provider.Address)).Units);
         var record = (await market.GetAsync($"/v1/providers/{provider.Address}")).Expect(HttpStatusCode.OK).GetProperty("record");
         Assert.Equal(1, record.GetProperty("failed").GetInt32());
     }

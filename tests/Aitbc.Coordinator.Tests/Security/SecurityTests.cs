@@ -303,7 +303,7 @@ public abstract class SecurityTests<TMarket>(TMarket market) : IClassFixture<TMa
         Assert.Equal(honest.Address.ToString(), ProviderOf(await client.SubmitCreatedAsync(model)));
 
         // The fake was never paid: its escrows stay locked for the client to refund at expiry.
-        Assert.Equal(0UL, await market.Node.BalanceAsync(fake.Address));
+        Assert.Equal(0UL, (await market.Node.BalanceAsync(fake.Address)).Units);
         Assert.Equal(("locked", "locked"), ((await market.Node.Client.EscrowAsync(Id(first)))!.Status, (await market.Node.Client.EscrowAsync(Id(retry)))!.Status));
         var record = (await market.GetAsync($"/v1/providers/{fake.Address}")).Expect(HttpStatusCode.OK).GetProperty("record");
         Assert.Equal((0, 2), (record.GetProperty("completed").GetInt32(), record.GetProperty("timedOut").GetInt32()));
@@ -384,7 +384,7 @@ public abstract class SecurityTests<TMarket>(TMarket market) : IClassFixture<TMa
         var amount = 1_000_000UL;
         var expiresAt = now + 3_600_000;
         // The lock is on the chain before the coordinator knows the job: the stream's event for it is gone by the time the job exists.
-        var locked = await market.Node.SignAndSubmitAsync(client.Key, new EscrowLockBody(id, provider.Address, new Amount(amount), expiresAt));
+        var locked = await market.Node.SubmitAsync(client.Key, new EscrowLockBody(id, provider.Address, new Amount(amount), expiresAt));
         Assert.True(locked.Committed, $"{locked.Problem}");
         var marker = await client.SubmitCreatedAsync(model);
         await client.LockAsync(market.Node, marker);
