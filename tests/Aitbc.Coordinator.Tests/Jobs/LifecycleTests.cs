@@ -7,6 +7,7 @@ using Aitbc.Coordinator.Chain;
 using Aitbc.Coordinator.Data;
 using Aitbc.Coordinator.Jobs;
 using Aitbc.Coordinator.Tests.Infrastructure;
+using static Aitbc.Coordinator.Tests.Infrastructure.MarketTerms;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -25,14 +26,9 @@ public sealed class PostgresLifecycleTests(PostgresMarket market) : LifecycleTes
 public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TMarket>
     where TMarket : MarketFixture
 {
-    private const ulong Ait = Amount.UnitsPerAit;
-    private const ulong Funded = 100 * Ait;
     private const ulong Fee = ChainNode.Fee;
-    private const string Prompt = "hello there market of gpus";
 
     private static ulong Units(JsonElement e, string name) => ulong.Parse(e.GetProperty(name).GetString()!, CultureInfo.InvariantCulture);
-
-    private static string Id(JsonElement job) => MarketFixture.Id(job);
 
     private Task<(JsonElement Job, JsonElement Offer)> DispatchedAsync(MarketClient client, FakeProvider provider, string model) =>
         market.DispatchedAsync(client, provider, model, Prompt);

@@ -4,6 +4,7 @@ using Aitbc.Coordinator.Data;
 using Aitbc.Coordinator.Jobs;
 using Aitbc.Coordinator.Providers;
 using Aitbc.Coordinator.Tests.Infrastructure;
+using static Aitbc.Coordinator.Tests.Infrastructure.MarketTerms;
 using Aitbc.ServiceDefaults.Networks;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,12 +22,6 @@ public sealed class PostgresMarketAbuseTests(PostgresMarket market) : MarketAbus
 public abstract class MarketAbuseTests<TMarket>(TMarket market) : IClassFixture<TMarket>
     where TMarket : MarketFixture
 {
-    private const ulong Ait = Amount.UnitsPerAit;
-    private const string Prompt = "hello there market of gpus";
-
-    private static string Id(JsonElement job) => MarketFixture.Id(job);
-
-    private static string ProviderOf(JsonElement job) => job.GetProperty("provider").GetString()!;
 
     private Task<JobEntity> RowAsync(string id) => market.DbAsync(db => db.Jobs.AsNoTracking().SingleAsync(j => j.Id == id));
 

@@ -7,6 +7,7 @@ using Aitbc.Coordinator.Chain;
 using Aitbc.Coordinator.Data;
 using Aitbc.Coordinator.Jobs;
 using Aitbc.Coordinator.Tests.Infrastructure;
+using static Aitbc.Coordinator.Tests.Infrastructure.MarketTerms;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -24,13 +25,6 @@ public sealed class PostgresSecurityTests(PostgresMarket market) : SecurityTests
 public abstract class SecurityTests<TMarket>(TMarket market) : IClassFixture<TMarket>
     where TMarket : MarketFixture
 {
-    private const ulong Ait = Amount.UnitsPerAit;
-    private const ulong Funded = 100 * Ait;
-    private const string Prompt = "hello there market of gpus";
-
-    private static string Id(JsonElement job) => MarketFixture.Id(job);
-
-    private static string ProviderOf(JsonElement job) => job.GetProperty("provider").GetString()!;
 
     private Task<(JsonElement Job, JsonElement Offer)> RunningAsync(MarketClient client, FakeProvider provider, string model) =>
         market.RunningAsync(client, provider, model, Prompt);
