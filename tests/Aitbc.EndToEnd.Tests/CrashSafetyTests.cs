@@ -19,7 +19,7 @@ public sealed class CrashSafetyTests(ITestOutputHelper output) : IDisposable
     private const int Rounds = 10;
     private const int WaitingSenders = 24;
     private const int BulkSenders = 1_000;
-    private readonly string _dir = Directory.CreateTempSubdirectory("aitbc-crash-").FullName;
+    private readonly TempDir _dir = new();
 
     [Fact]
     public async Task Sigkill_under_load_loses_nothing_reported_committed()
@@ -27,7 +27,7 @@ public sealed class CrashSafetyTests(ITestOutputHelper output) : IDisposable
         var waiting = Enumerable.Range(0, WaitingSenders).Select(_ => Ed25519Key.Generate()).ToArray();
         var bulk = Enumerable.Range(0, BulkSenders).Select(_ => Ed25519Key.Generate()).ToArray();
         var sink = Ed25519Key.Generate().Address;
-        var dataDir = Path.Combine(_dir, "node");
+        var dataDir = _dir.Sub("node");
         var files = Devnet.Create(dataDir, extra: [.. waiting.Concat(bulk).Select(k => new GenesisAllocation(k.Address, Amount.FromAit(1_000)))]);
         var genesis = Genesis.Parse(await File.ReadAllBytesAsync(files.Genesis));
         var committed = new ConcurrentDictionary<Hash256, long>();
@@ -158,5 +158,5 @@ public sealed class CrashSafetyTests(ITestOutputHelper output) : IDisposable
         return node.Rpc.PostAsync(new Uri(path, UriKind.Relative), content, ct);
     }
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 }

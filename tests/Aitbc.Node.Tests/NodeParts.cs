@@ -26,22 +26,9 @@ internal static class NodeParts
         return new NodeContext(c.Chain, pool, tracker, producer, null, new ChainEvents(c.Chain), o, signatures, new ReadGate(o.BlockReadsPerIp, o.BlockReads));
     }
 
-    /// <summary>What the block producer does: the ready transactions into a block, committed, refusals recorded, the pool cleaned.</summary>
-    public static BuiltBlock ProduceFromPool(this NodeContext node, TestChain c, long? time = null)
-    {
-        var built = c.Chain.Build(node.Pool.SelectReady(c.Chain.Params.MaxBlockTxs), time ?? c.NextTime, c.Validator, node.Pool.SelectReady);
-        var committed = c.Chain.Commit(built);
-        var dropped = node.Pool.Remove(built.Block.Transactions, [.. built.Rejected.Select(r => r.Tx)]);
-        foreach (var (tx, reason) in built.Rejected)
-        {
-            node.Tracker.Rejected(tx, committed.Block.Height, reason);
-        }
-        foreach (var tx in dropped)
-        {
-            node.Tracker.Rejected(tx, committed.Block.Height, "dropped unexecuted");
-        }
-        return built;
-    }
+    /// <summary>One block from the pool, as the block producer's loop makes it: the ready transactions, at <paramref name="time"/> (by default a second after the head).</summary>
+    public static BuiltBlock ProduceFromPool(this NodeContext node, TestChain c, long? time = null) =>
+        node.Producer.Produce(node.Pool.SelectReady(c.Chain.Params.MaxBlockTxs), time ?? c.NextTime);
 
     private sealed class FixedClock(long unixMs) : TimeProvider
     {

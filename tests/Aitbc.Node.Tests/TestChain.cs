@@ -14,8 +14,8 @@ internal sealed class TestChain : IDisposable
     public const string DefaultChainId = "aitbc-test";
     public const ulong Ait = Amount.UnitsPerAit;
     public const long GenesisTime = 1_750_000_000_000;
-    public const ulong Fee = 1_000;
-    public static readonly Amount MinFee = new(Fee);
+    public const ulong Fee = GenesisBuilder.Fee;
+    public static readonly Amount MinFee = GenesisBuilder.MinFee;
 
     private TestChain(Genesis genesis, IKeyValueStore store, Blockchain chain)
     {
@@ -35,7 +35,8 @@ internal sealed class TestChain : IDisposable
     /// <summary>The time of the next block unless a test chooses one: a second after the head.</summary>
     public long NextTime => Chain.Head.Header.Time + 1_000;
 
-    public static TestChainBuilder New() => new();
+    /// <summary>A genesis at <see cref="GenesisTime"/> on <see cref="DefaultChainId"/>, with the default parameters but the test fee.</summary>
+    public static GenesisBuilder New() => GenesisBuilder.New(DefaultChainId).At(GenesisTime);
 
     public static TestChain Open(Genesis genesis, IKeyValueStore store) => new(genesis, store, Blockchain.Open(store, genesis));
 
@@ -122,50 +123,8 @@ internal sealed class TestChain : IDisposable
 
 internal sealed record StateSnapshot(Hash256 StateRoot, string Accounts, string Escrows);
 
-internal sealed class TestChainBuilder
+internal static class TestChainOpening
 {
-    private readonly List<GenesisAllocation> _allocations = [];
-    private string _chainId = TestChain.DefaultChainId;
-    private ChainParameters _params = new() { MinFee = TestChain.MinFee };
-    private bool _validate = true;
-
-    public TestChainBuilder Fund(Ed25519Key key, ulong units) => Fund(key.Address, units);
-
-    public TestChainBuilder Fund(Address address, ulong units)
-    {
-        _allocations.Add(new GenesisAllocation(address, new Amount(units)));
-        return this;
-    }
-
-    public TestChainBuilder WithChainId(string chainId)
-    {
-        _chainId = chainId;
-        return this;
-    }
-
-    public TestChainBuilder WithParams(Func<ChainParameters, ChainParameters> change)
-    {
-        _params = change(_params);
-        return this;
-    }
-
-    /// <summary>For allocations past the 64-bit supply cap that a genesis file may not have, to reach the executor's overflow guards.</summary>
-    public TestChainBuilder WithoutSupplyCheck()
-    {
-        _validate = false;
-        return this;
-    }
-
-    public Genesis Genesis()
-    {
-        var genesis = new Genesis(_chainId, TestChain.GenesisTime, [new GenesisValidator(TestKeys.Validator.Address, 1, "validator-0")],
-            [.. _allocations], _params);
-        if (_validate)
-        {
-            genesis.Validate();
-        }
-        return genesis;
-    }
-
-    public TestChain Open(IKeyValueStore? store = null) => TestChain.Open(Genesis(), store ?? new MemoryStore());
+    /// <summary>A test chain on this genesis, on <paramref name="store"/> (memory by default).</summary>
+    public static TestChain Open(this GenesisBuilder genesis, IKeyValueStore? store = null) => TestChain.Open(genesis.Build(), store ?? new MemoryStore());
 }

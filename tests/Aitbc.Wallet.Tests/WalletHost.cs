@@ -18,39 +18,27 @@ public sealed class WalletHost : IAsyncLifetime
 {
     public const string ChainId = "aitbc-wallet-test";
     public const ulong Ait = Amount.UnitsPerAit;
-    public const ulong Fee = 1_000;
+    public const ulong Fee = GenesisBuilder.Fee;
     private readonly TempDir _dir = new();
     private readonly List<WalletDaemon> _daemons = [];
-    private NodeServer? _node;
-    private HttpClient? _nodeHttp;
+    private LoopbackNode? _node;
     private WalletDaemon? _daemon;
     private int _next;
 
-    public NodeServer Node => _node ?? throw new InvalidOperationException("not started");
+    public LoopbackNode Node => _node ?? throw new InvalidOperationException("not started");
 
     /// <summary>A client of the node's RPC (no authentication: the node's API is public).</summary>
-    public HttpClient NodeHttp => _nodeHttp ?? throw new InvalidOperationException("not started");
+    public HttpClient NodeHttp => Node.Http;
 
     /// <summary>The daemon the class's tests share.</summary>
     public WalletDaemon Daemon => _daemon ?? throw new InvalidOperationException("not started");
 
     public async Task InitializeAsync()
     {
-        var genesis = new Genesis(ChainId, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
-            [new GenesisValidator(TestKeys.Validator.Address, 1, "validator-0")],
-            [new GenesisAllocation(TestKeys.Faucet.Address, Amount.FromAit(10_000_000))],
-            new ChainParameters
-            {
-                MinFee = new Amount(Fee),
-                MinBlockIntervalMs = 20,
-                EmptyBlockIntervalMs = 3_600_000,
-                Faucet = TestKeys.Faucet.Address,
-                FaucetAmount = Amount.FromAit(1_000),
-            });
-        genesis.Validate();
-        var options = new NodeOptions { DataDir = _dir.Sub("node"), RpcPort = 0, FaucetCooldownSeconds = 0, FaucetPerIpPerMinute = 100_000, FaucetPerSecond = 10_000, CommitWaitSeconds = 20 };
-        _node = await NodeServer.StartAsync(options, genesis, TestKeys.Validator, TestKeys.Faucet, logging: _ => { });
-        _nodeHttp = new HttpClient { BaseAddress = _node.RpcUri, Timeout = TimeSpan.FromSeconds(60) };
+        var genesis = GenesisBuilder.ForLoopback(ChainId).WithFaucet(stock: Amount.FromAit(10_000_000)).Build();
+        var options = LoopbackNode.OpenFaucetOptions(_dir.Sub("node"));
+        options.CommitWaitSeconds = 20;
+        _node = await LoopbackNode.StartAsync(options, genesis);
         _daemon = await StartDaemonAsync();
     }
 
@@ -71,7 +59,6 @@ public sealed class WalletHost : IAsyncLifetime
         {
             await d.DisposeAsync();
         }
-        _nodeHttp?.Dispose();
         if (_node is not null)
         {
             await _node.DisposeAsync();
@@ -81,21 +68,13 @@ public sealed class WalletHost : IAsyncLifetime
     }
 
     /// <summary>Pays <paramref name="amount"/> from the faucet (a real signed transfer) and waits for its block.</summary>
-    public async Task FundAsync(Address to, ulong amount)
-    {
-        using var content = new StringContent($$"""{"address":"{{to}}","amount":"{{amount}}"}""", Encoding.UTF8, "application/json");
-        using var response = await NodeHttp.PostAsync(new Uri("/v1/faucet?wait=commit", UriKind.Relative), content);
-        var json = await Reply.FromAsync(response);
-        json.Expect(HttpStatusCode.OK);
-        Assert.Equal("committed", json.Json.GetProperty("status").GetString());
-    }
+    public Task FundAsync(Address to, ulong amount) => Node.FundAsync(to, amount);
 
     /// <summary>The account as the node has it: committed balance and nonce, and the next nonce counting pending ones.</summary>
     public async Task<(ulong Balance, long Nonce, long NextNonce)> AccountAsync(Address address)
     {
-        var json = await NodeGetAsync($"/v1/accounts/{address}");
-        return (ulong.Parse(json.GetProperty("balance").GetString()!, CultureInfo.InvariantCulture),
-            json.GetProperty("nonce").GetInt64(), json.GetProperty("nextNonce").GetInt64());
+        var account = await Node.Client.AccountAsync(address);
+        return (account.Balance.Units, account.Nonce, account.NextNonce);
     }
 
     public async Task<ulong> BalanceAsync(Address address) => (await AccountAsync(address)).Balance;

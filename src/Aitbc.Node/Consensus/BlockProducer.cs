@@ -128,7 +128,8 @@ internal sealed partial class BlockProducer : IAsyncDisposable
         }
     }
 
-    private void Produce(IReadOnlyList<Transaction> candidates, long now)
+    /// <summary>One block of <paramref name="candidates"/> at <paramref name="now"/>, committed; the pool and tracker told (internal: tests drive it without the loop).</summary>
+    internal BuiltBlock Produce(IReadOnlyList<Transaction> candidates, long now)
     {
         var started = Stopwatch.GetTimestamp();
         var built = _chain.Build(candidates, now, _key, _pool.SelectReady);
@@ -147,6 +148,7 @@ internal sealed partial class BlockProducer : IAsyncDisposable
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         CommitSecondsTotal += seconds;
         LogBlock(_log, committed.Block.Height, committed.Block.Transactions.Count, built.Rejected.Count, seconds * 1000);
+        return built;
     }
 
     public async ValueTask DisposeAsync()

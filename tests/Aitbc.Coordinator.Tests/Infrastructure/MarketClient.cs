@@ -69,7 +69,7 @@ public sealed class MarketClient : IDisposable
     /// <summary>Locks the escrow for a job on the chain and waits for its block.</summary>
     public async Task LockAsync(ChainNode node, JsonElement job, ulong? amount = null)
     {
-        var result = await node.SignAndSubmitAsync(Key, LockBody(job, amount));
+        var result = await node.SubmitAsync(Key, LockBody(job, amount));
         Assert.True(result.Committed, $"the escrow lock was not committed: {result.Problem}");
     }
 

@@ -7,6 +7,7 @@ using Aitbc.Coordinator.Chain;
 using Aitbc.Coordinator.Data;
 using Aitbc.Coordinator.Jobs;
 using Aitbc.Coordinator.Tests.Infrastructure;
+using static Aitbc.Coordinator.Tests.Infrastructure.MarketTerms;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -25,14 +26,9 @@ public sealed class PostgresLifecycleTests(PostgresMarket market) : LifecycleTes
 public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TMarket>
     where TMarket : MarketFixture
 {
-    private const ulong Ait = Amount.UnitsPerAit;
-    private const ulong Funded = 100 * Ait;
     private const ulong Fee = ChainNode.Fee;
-    private const string Prompt = "hello there market of gpus";
 
     private static ulong Units(JsonElement e, string name) => ulong.Parse(e.GetProperty(name).GetString()!, CultureInfo.InvariantCulture);
-
-    private static string Id(JsonElement job) => MarketFixture.Id(job);
 
     private Task<(JsonElement Job, JsonElement Offer)> DispatchedAsync(MarketClient client, FakeProvider provider, string model) =>
         market.DispatchedAsync(client, provider, model, Prompt);
@@ -105,8 +101,8 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
         Assert.Equal(amount.Units, Units(await market.JobAsync(id), "charged"));
 
         // The provider gets the metered amount less its settle fee; the client gets back all it locked beyond the metered amount.
-        Assert.Equal(amount.Units - Fee, await market.Node.BalanceAsync(provider.Address));
-        Assert.Equal(Funded - amount.Units - Fee, await market.Node.BalanceAsync(client.Address));
+        Assert.Equal(amount.Units - Fee, (await market.Node.BalanceAsync(provider.Address)).Units);
+        Assert.Equal(Funded - amount.Units - Fee, (await market.Node.BalanceAsync(client.Address)).Units);
         var onChain = await market.Node.Client.EscrowAsync(id);
         Assert.Equal(("settled", amount, receipt.Hash), (onChain!.Status, onChain.Paid, onChain.Receipt!.Value));
 
@@ -151,8 +147,8 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
         var receipt = provider.Completed[id];
         Assert.Equal(receipt.Amount.Units, Units(await market.JobAsync(id), "charged"));
         Assert.Equal("be brief count", (await client.GetAsync($"/v1/jobs/{id}/result")).Expect(HttpStatusCode.OK).GetProperty("output").GetString());
-        Assert.Equal(receipt.Amount.Units - Fee, await market.Node.BalanceAsync(provider.Address));
-        Assert.Equal(Funded - receipt.Amount.Units - Fee, await market.Node.BalanceAsync(client.Address));
+        Assert.Equal(receipt.Amount.Units - Fee, (await market.Node.BalanceAsync(provider.Address)).Units);
+        Assert.Equal(Funded - receipt.Amount.Units - Fee, (await market.Node.BalanceAsync(client.Address)).Units);
         Assert.Empty(provider.Errors);
     }
 
@@ -451,8 +447,8 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
         Assert.True(refund.Committed, $"refund: {refund.Problem}");
         await MarketFixture.Eventually(async () => (await market.JobAsync(id)).TryGetProperty("charged", out _), "the market to see the refund");
         Assert.Equal(0UL, Units(await market.JobAsync(id), "charged"));
-        Assert.Equal(Funded - Fee, await market.Node.BalanceAsync(client.Address));
-        Assert.Equal(Ait - Fee, await market.Node.BalanceAsync(provider.Address));
+        Assert.Equal(Funded - Fee, (await market.Node.BalanceAsync(client.Address)).Units);
+        Assert.Equal(Ait - Fee, (await market.Node.BalanceAsync(provider.Address)).Units);
         var record = (await market.GetAsync($"/v1/providers/{provider.Address}")).Expect(HttpStatusCode.OK).GetProperty("record");
         Assert.Equal(1, record.GetProperty("failed").GetInt32());
     }

@@ -4,6 +4,7 @@ using Aitbc.Coordinator.Data;
 using Aitbc.Coordinator.Jobs;
 using Aitbc.Coordinator.Providers;
 using Aitbc.Coordinator.Tests.Infrastructure;
+using static Aitbc.Coordinator.Tests.Infrastructure.MarketTerms;
 using Aitbc.ServiceDefaults.Networks;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,12 +22,6 @@ public sealed class PostgresMarketAbuseTests(PostgresMarket market) : MarketAbus
 public abstract class MarketAbuseTests<TMarket>(TMarket market) : IClassFixture<TMarket>
     where TMarket : MarketFixture
 {
-    private const ulong Ait = Amount.UnitsPerAit;
-    private const string Prompt = "hello there market of gpus";
-
-    private static string Id(JsonElement job) => MarketFixture.Id(job);
-
-    private static string ProviderOf(JsonElement job) => job.GetProperty("provider").GetString()!;
 
     private Task<JobEntity> RowAsync(string id) => market.DbAsync(db => db.Jobs.AsNoTracking().SingleAsync(j => j.Id == id));
 
@@ -148,7 +143,7 @@ public abstract class MarketAbuseTests<TMarket>(TMarket market) : IClassFixture<
         var job = await client.SubmitCreatedAsync(model);
         Assert.Equal(fake.Address.ToString(), ProviderOf(job));
         await client.LockAsync(market.Node, job);
-        var balance = await market.Node.BalanceAsync(client.Address);
+        var balance = (await market.Node.BalanceAsync(client.Address)).Units;
         Assert.Equal(Id(job), Id(await fake.NextJobAsync()));
         Assert.True((await fake.SubmitAsync(new EscrowRefundBody(Id(job)))).Committed);
         Assert.Equal(FailureCode.Refunded, (await market.WaitForStateAsync(Id(job), JobStates.Failed)).GetProperty("failureCode").GetString());
@@ -160,8 +155,8 @@ public abstract class MarketAbuseTests<TMarket>(TMarket market) : IClassFixture<
             Assert.Equal(honest.Address.ToString(), ProviderOf(await client.SubmitCreatedAsync(model)));
         }
         // Nothing moved but the refund: the client has its escrow back, the fake has only the faucet's payment less its fee.
-        Assert.Equal(balance + Amount.Parse(job.GetProperty("price").GetString()!).Units, await market.Node.BalanceAsync(client.Address));
-        Assert.Equal((1 * Ait) - ChainNode.Fee, await market.Node.BalanceAsync(fake.Address));
+        Assert.Equal(balance + Amount.Parse(job.GetProperty("price").GetString()!).Units, (await market.Node.BalanceAsync(client.Address)).Units);
+        Assert.Equal((1 * Ait) - ChainNode.Fee, (await market.Node.BalanceAsync(fake.Address)).Units);
         Assert.Equal(0, (await RecordAsync(fake)).GetProperty("completed").GetInt32());
     }
 
@@ -187,7 +182,7 @@ public abstract class MarketAbuseTests<TMarket>(TMarket market) : IClassFixture<
         await MarketFixture.Eventually(async () => (await honest.HeartbeatAsync()).Status == HttpStatusCode.OK, "the honest one online");
         await MarketFixture.Eventually(async () => (await RecordAsync(fake)).GetProperty("failed").GetInt32() == 1, "going offline counted as a failure");
         Assert.Equal(honest.Address.ToString(), ProviderOf(await client.SubmitCreatedAsync(model)));
-        Assert.Equal(0UL, await market.Node.BalanceAsync(fake.Address));
+        Assert.Equal(0UL, (await market.Node.BalanceAsync(fake.Address)).Units);
         Assert.Equal("locked", (await market.Node.Client.EscrowAsync(Id(job)))!.Status);
     }
 
@@ -211,7 +206,7 @@ public abstract class MarketAbuseTests<TMarket>(TMarket market) : IClassFixture<
         await MarketFixture.Eventually(async () => (await RecordAsync(fake)).GetProperty("timedOut").GetInt32() == 1, "the timeout counted");
         Assert.Equal(honest.Address.ToString(), ProviderOf(await client.SubmitCreatedAsync(model)));
         // Never paid; the escrow stays locked for the client to refund at its expiry.
-        Assert.Equal(0UL, await market.Node.BalanceAsync(fake.Address));
+        Assert.Equal(0UL, (await market.Node.BalanceAsync(fake.Address)).Units);
         Assert.Equal("locked", (await market.Node.Client.EscrowAsync(Id(job)))!.Status);
         Assert.Empty(fake.Received);
     }

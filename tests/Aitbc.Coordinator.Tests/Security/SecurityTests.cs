@@ -7,6 +7,7 @@ using Aitbc.Coordinator.Chain;
 using Aitbc.Coordinator.Data;
 using Aitbc.Coordinator.Jobs;
 using Aitbc.Coordinator.Tests.Infrastructure;
+using static Aitbc.Coordinator.Tests.Infrastructure.MarketTerms;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -24,13 +25,6 @@ public sealed class PostgresSecurityTests(PostgresMarket market) : SecurityTests
 public abstract class SecurityTests<TMarket>(TMarket market) : IClassFixture<TMarket>
     where TMarket : MarketFixture
 {
-    private const ulong Ait = Amount.UnitsPerAit;
-    private const ulong Funded = 100 * Ait;
-    private const string Prompt = "hello there market of gpus";
-
-    private static string Id(JsonElement job) => MarketFixture.Id(job);
-
-    private static string ProviderOf(JsonElement job) => job.GetProperty("provider").GetString()!;
 
     private Task<(JsonElement Job, JsonElement Offer)> RunningAsync(MarketClient client, FakeProvider provider, string model) =>
         market.RunningAsync(client, provider, model, Prompt);
@@ -303,7 +297,7 @@ public abstract class SecurityTests<TMarket>(TMarket market) : IClassFixture<TMa
         Assert.Equal(honest.Address.ToString(), ProviderOf(await client.SubmitCreatedAsync(model)));
 
         // The fake was never paid: its escrows stay locked for the client to refund at expiry.
-        Assert.Equal(0UL, await market.Node.BalanceAsync(fake.Address));
+        Assert.Equal(0UL, (await market.Node.BalanceAsync(fake.Address)).Units);
         Assert.Equal(("locked", "locked"), ((await market.Node.Client.EscrowAsync(Id(first)))!.Status, (await market.Node.Client.EscrowAsync(Id(retry)))!.Status));
         var record = (await market.GetAsync($"/v1/providers/{fake.Address}")).Expect(HttpStatusCode.OK).GetProperty("record");
         Assert.Equal((0, 2), (record.GetProperty("completed").GetInt32(), record.GetProperty("timedOut").GetInt32()));
@@ -384,7 +378,7 @@ public abstract class SecurityTests<TMarket>(TMarket market) : IClassFixture<TMa
         var amount = 1_000_000UL;
         var expiresAt = now + 3_600_000;
         // The lock is on the chain before the coordinator knows the job: the stream's event for it is gone by the time the job exists.
-        var locked = await market.Node.SignAndSubmitAsync(client.Key, new EscrowLockBody(id, provider.Address, new Amount(amount), expiresAt));
+        var locked = await market.Node.SubmitAsync(client.Key, new EscrowLockBody(id, provider.Address, new Amount(amount), expiresAt));
         Assert.True(locked.Committed, $"{locked.Problem}");
         var marker = await client.SubmitCreatedAsync(model);
         await client.LockAsync(market.Node, marker);

@@ -11,7 +11,7 @@ public sealed class BlockchainTests
     private static readonly Ed25519Key Alice = TestKeys.Alice;
     private static readonly Ed25519Key Bob = TestKeys.Bob;
 
-    private static Genesis SharedGenesis() => TestChain.New().Fund(Alice, 1_000 * Ait).Fund(Bob, 10 * Ait).Genesis();
+    private static Genesis SharedGenesis() => TestChain.New().Fund(Alice, 1_000 * Ait).Fund(Bob, 10 * Ait).Build();
 
     /// <summary>A producer and a follower on one genesis; the producer has committed block 1 with a transfer and a lock.</summary>
     private static (TestChain Producer, TestChain Follower, Block Block1) TwoNodes()

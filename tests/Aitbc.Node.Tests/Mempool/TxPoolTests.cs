@@ -315,7 +315,7 @@ public sealed class TxPoolTests
         Assert.Equal([first.Id], built.Block.Transactions.Select(t => t.Id));
         Assert.Equal(second.Id, Assert.Single(built.Rejected).Tx.Id);
         Assert.Equal("an escrow for job 'job-r' already exists", node.Tracker.RejectionOf(second.Id));
-        Assert.All(later, t => Assert.Equal("dropped unexecuted", node.Tracker.RejectionOf(t.Id)));
+        Assert.All(later, t => Assert.Equal($"dropped unexecuted: an earlier transaction of its sender was refused in block {built.Block.Header.Height}", node.Tracker.RejectionOf(t.Id)));
         Assert.Equal(0, node.Pool.Count);
         Assert.Equal(0, node.Pool.GappedCount);
         Assert.Equal(0, node.Pool.NextNonce(Bob.Address));

@@ -23,12 +23,11 @@ public class TestNode : IAsyncLifetime
     private const int Users = 40;
     private readonly TempDir _dir = new();
     private int _nextUser = -1;
-    private NodeServer? _server;
-    private HttpClient? _http;
+    private LoopbackNode? _node;
 
-    public NodeServer Server => _server ?? throw new InvalidOperationException("not started");
+    public NodeServer Server => (_node ?? throw new InvalidOperationException("not started")).Server;
 
-    public HttpClient Http => _http ?? throw new InvalidOperationException("not started");
+    public HttpClient Http => (_node ?? throw new InvalidOperationException("not started")).Http;
 
     public Genesis Genesis { get; private set; } = null!;
 
@@ -36,19 +35,11 @@ public class TestNode : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Genesis = new Genesis(ChainId, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
-            [new GenesisValidator(TestKeys.Validator.Address, 1, "validator-0")],
-            [new GenesisAllocation(Faucet.Address, Amount.FromAit(1_000_000)),
-                .. Enumerable.Range(0, Users).Select(i => new GenesisAllocation(User(i).Address, new Amount(UserFunds)))],
-            Parameters(new ChainParameters
-            {
-                MinFee = TestChain.MinFee,
-                MinBlockIntervalMs = 20,
-                EmptyBlockIntervalMs = 3_600_000,
-                Faucet = Faucet.Address,
-                FaucetAmount = Amount.FromAit(100),
-            }));
-        Genesis.Validate();
+        Genesis = GenesisBuilder.ForLoopback(ChainId)
+            .WithFaucet(stock: Amount.FromAit(1_000_000), perRequest: Amount.FromAit(100))
+            .Fund(Enumerable.Range(0, Users).Select(i => new GenesisAllocation(User(i).Address, new Amount(UserFunds))))
+            .WithParams(Parameters)
+            .Build();
         var options = new NodeOptions
         {
             DataDir = _dir.Path,
@@ -57,8 +48,7 @@ public class TestNode : IAsyncLifetime
             CommitWaitSeconds = 20,
         };
         Configure(options);
-        _server = await NodeServer.StartAsync(options, Genesis, TestKeys.Validator, Faucet, logging: _ => { });
-        _http = new HttpClient { BaseAddress = _server.RpcUri, Timeout = TimeSpan.FromSeconds(60) };
+        _node = await LoopbackNode.StartAsync(options, Genesis);
     }
 
     /// <summary>The genesis parameters: 20 ms between blocks, no heartbeat blocks, a faucet.</summary>
@@ -71,10 +61,9 @@ public class TestNode : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        _http?.Dispose();
-        if (_server is not null)
+        if (_node is not null)
         {
-            await _server.DisposeAsync();
+            await _node.DisposeAsync();
         }
         _dir.Dispose();
     }

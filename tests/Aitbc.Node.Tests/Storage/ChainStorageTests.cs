@@ -10,7 +10,7 @@ public sealed class ChainStorageTests
     private static readonly Ed25519Key Alice = TestKeys.Alice;
     private static readonly Ed25519Key Bob = TestKeys.Bob;
 
-    private static TestChainBuilder Builder() => TestChain.New().Fund(Alice, 1_000 * Ait).Fund(Bob, 10 * Ait);
+    private static GenesisBuilder Builder() => TestChain.New().Fund(Alice, 1_000 * Ait).Fund(Bob, 10 * Ait);
 
     private static byte[] AccountKey(Ed25519Key key) => [(byte)'A', .. key.Address.PublicKey];
 
@@ -18,7 +18,7 @@ public sealed class ChainStorageTests
     public void A_block_committed_to_rocksdb_survives_reopening()
     {
         using var dir = new TempDir();
-        var genesis = Builder().Genesis();
+        var genesis = Builder().Build();
         Hash256 head;
         StateSnapshot state;
         Transaction transfer;
@@ -48,7 +48,7 @@ public sealed class ChainStorageTests
     public void A_garbage_account_record_stops_open_with_a_clear_message()
     {
         using var dir = new TempDir();
-        var genesis = Builder().Genesis();
+        var genesis = Builder().Build();
         using (var c = TestChain.Open(genesis, new RocksDbStore(dir.Path)))
         {
             c.ProduceOk(Tx.Transfer(Bob, 5 * Ait).SignedBy(Alice));
@@ -65,7 +65,7 @@ public sealed class ChainStorageTests
     public void A_well_formed_but_altered_account_record_does_not_match_the_state_root()
     {
         using var dir = new TempDir();
-        var genesis = Builder().Genesis();
+        var genesis = Builder().Build();
         using (var c = TestChain.Open(genesis, new RocksDbStore(dir.Path)))
         {
             c.ProduceOk(Tx.Transfer(Bob, 5 * Ait).SignedBy(Alice));
@@ -81,7 +81,7 @@ public sealed class ChainStorageTests
     [Fact]
     public void Other_corruptions_are_named_too()
     {
-        var genesis = Builder().Genesis();
+        var genesis = Builder().Build();
         var store = new MemoryStore();
         using (var c = TestChain.Open(genesis, store))
         {
@@ -111,11 +111,11 @@ public sealed class ChainStorageTests
     public void Opening_a_data_dir_with_a_different_genesis_is_refused()
     {
         using var dir = new TempDir();
-        var genesis = Builder().Genesis();
+        var genesis = Builder().Build();
         using (TestChain.Open(genesis, new RocksDbStore(dir.Path)))
         {
         }
-        var other = Builder().Fund(TestKeys.Carol, 1).Genesis();
+        var other = Builder().Fund(TestKeys.Carol, 1).Build();
 
         using var store = new RocksDbStore(dir.Path);
         var e = Assert.Throws<InvalidOperationException>(() => Blockchain.Open(store, other));
@@ -128,12 +128,12 @@ public sealed class ChainStorageTests
     public async Task A_node_refused_for_a_different_genesis_releases_its_data_dir()
     {
         using var dir = new TempDir();
-        var genesis = Builder().Genesis();
+        var genesis = Builder().Build();
         var options = new NodeOptions { DataDir = dir.Path, RpcPort = 0 };
         await using (await NodeServer.StartAsync(options, genesis, TestKeys.Validator, null, logging: _ => { }))
         {
         }
-        var other = Builder().WithChainId("aitbc-other").Genesis();
+        var other = Builder().WithChainId("aitbc-other").Build();
 
         await Assert.ThrowsAsync<InvalidOperationException>(() => NodeServer.StartAsync(options, other, TestKeys.Validator, null, logging: _ => { }));
 

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Aitbc.Provider.Tests.Infrastructure;
+using static Aitbc.Provider.Tests.Infrastructure.HostileSetup;
 
 namespace Aitbc.Provider.Tests.Security;
 
@@ -11,19 +12,13 @@ namespace Aitbc.Provider.Tests.Security;
 /// </summary>
 public sealed class DispatchAttackTests(MarketFixture fixture) : IClassFixture<MarketFixture>
 {
-    private static readonly Amount ClientFunds = Amount.FromAit(1);
-    private static readonly Amount ProviderFunds = new(10_000_000);
-    private const string Prompt = "Which prices does a provider charge for its work?";
-    private const int MaxTokens = 32;
-    private static readonly int Bound = Pricing.InputTokenBound([Prompt]);
-    private static readonly Amount Quote = Pricing.Cost(Bound, MaxTokens, Market.PriceIn, Market.PriceOut)!.Value;
     private static readonly Amount Cheap = new(1);
     private Market Market => fixture.Market;
 
     [Fact]
     public async Task Attack04_A_dispatch_naming_lower_prices_and_amount_than_the_providers_own_is_refused_and_nothing_moves()
     {
-        await using var setup = await Setup.StartAsync(Market, "llama3.2:attack04-low");
+        await using var setup = await HostileSetup.StartAsync(Market, "llama3.2:attack04-low");
         using var client = await Market.NewClientAsync(ClientFunds);
         // The client locked what the forged message names: the job priced at 1 base unit per million tokens.
         var lowered = Pricing.Cost(Bound, MaxTokens, Cheap, Cheap)!.Value;
@@ -53,7 +48,7 @@ public sealed class DispatchAttackTests(MarketFixture fixture) : IClassFixture<M
     [Fact]
     public async Task Attack04_A_dispatch_naming_a_lower_amount_and_input_bound_is_metered_and_settled_at_the_providers_own_prices()
     {
-        await using var setup = await Setup.StartAsync(Market, "llama3.2:attack04-meter");
+        await using var setup = await HostileSetup.StartAsync(Market, "llama3.2:attack04-meter");
         using var client = await Market.NewClientAsync(ClientFunds);
         var jobId = "attack04-" + Guid.NewGuid().ToString("N");
         var expiresAt = DateTimeOffset.UtcNow.AddMinutes(10).ToUnixTimeMilliseconds();
@@ -80,7 +75,7 @@ public sealed class DispatchAttackTests(MarketFixture fixture) : IClassFixture<M
     [Fact]
     public async Task Attack04_A_dispatch_naming_other_prices_than_the_providers_own_is_refused_before_any_work_and_its_escrow_given_back()
     {
-        await using var setup = await Setup.StartAsync(Market, "llama3.2:attack04-other");
+        await using var setup = await HostileSetup.StartAsync(Market, "llama3.2:attack04-other");
         using var client = await Market.NewClientAsync(ClientFunds);
         var jobId = "attack04-" + Guid.NewGuid().ToString("N");
         var expiresAt = DateTimeOffset.UtcNow.AddMinutes(10).ToUnixTimeMilliseconds();
@@ -105,7 +100,7 @@ public sealed class DispatchAttackTests(MarketFixture fixture) : IClassFixture<M
     [Fact]
     public async Task Attack05_A_replayed_dispatch_of_a_running_then_completed_job_refunds_nothing()
     {
-        await using var setup = await Setup.StartAsync(Market, "llama3.2:attack05-replay");
+        await using var setup = await HostileSetup.StartAsync(Market, "llama3.2:attack05-replay");
         setup.StandIn.LineDelay = TimeSpan.FromMilliseconds(100);
         using var client = await Market.NewClientAsync(ClientFunds);
         var jobId = "attack05-" + Guid.NewGuid().ToString("N");
@@ -147,7 +142,7 @@ public sealed class DispatchAttackTests(MarketFixture fixture) : IClassFixture<M
     [Fact]
     public async Task Attack05_A_dispatch_naming_another_clients_escrow_refunds_nothing()
     {
-        await using var setup = await Setup.StartAsync(Market, "llama3.2:attack05-other");
+        await using var setup = await HostileSetup.StartAsync(Market, "llama3.2:attack05-other");
         using var victim = await Market.NewClientAsync(ClientFunds);
         using var attacker = Ed25519Key.Generate();
         var jobId = "attack05-" + Guid.NewGuid().ToString("N");
@@ -178,53 +173,5 @@ public sealed class DispatchAttackTests(MarketFixture fixture) : IClassFixture<M
         Assert.Contains("does not serve model", setup.Hostile.MessagesFor(jobId, "reject")[1].GetProperty("reason").GetString(), StringComparison.Ordinal);
         Assert.Equal(ClientFunds.Units - TestChain.Fee.Units, (await Market.Chain.BalanceAsync(victim.Address)).Units);
         await setup.AssertProviderAccountAsync(new Amount(ProviderFunds.Units - TestChain.Fee.Units), nonce: 1);
-    }
-
-    /// <summary>A funded provider (so that a refund it sent would go through) working for a hostile coordinator.</summary>
-    private sealed class Setup : IAsyncDisposable
-    {
-        private Market _market = null!;
-
-        public Ed25519Key Key { get; } = Ed25519Key.Generate();
-
-        public OllamaStandIn StandIn { get; private set; } = null!;
-
-        public HostileCoordinator Hostile { get; private set; } = null!;
-
-        public ProviderServer Provider { get; private set; } = null!;
-
-        public static async Task<Setup> StartAsync(Market market, string model)
-        {
-            var setup = new Setup { _market = market };
-            setup.StandIn = await OllamaStandIn.StartAsync(model);
-            setup.Hostile = await HostileCoordinator.StartAsync();
-            await market.Chain.FundAsync(setup.Key.Address, ProviderFunds);
-            setup.Provider = await market.StartProviderAsync(setup.Key, setup.StandIn, o => o.Coordinator = setup.Hostile.Uri.ToString());
-            await Eventually.TrueAsync(() => setup.Hostile.Connected, "the dispatch connection at the hostile coordinator", () => market.Logs.Text);
-            return setup;
-        }
-
-        public async Task<JsonElement> WaitForMessageAsync(string jobId, string type) =>
-            (await Eventually.GetAsync(() => Task.FromResult(Hostile.MessagesFor(jobId, type) is [var m, ..] ? new StrongBox<JsonElement>(m) : null),
-                $"a {type} of {jobId}", () => _market.Logs.Text)).Value;
-
-        /// <summary>Until the provider has finished with every dispatch it got (refunds included).</summary>
-        public Task WaitUntilIdleAsync() => Eventually.TrueAsync(() => Provider.JobsInHand == 0, "the provider to finish its dispatches", () => _market.Logs.Text);
-
-        public async Task AssertProviderAccountAsync(Amount balance, long nonce)
-        {
-            var account = await _market.Chain.Client.AccountAsync(Key.Address);
-            Assert.Equal(balance, account.Balance);
-            Assert.Equal(nonce, account.Nonce);
-            Assert.Equal(nonce, account.NextNonce);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await Provider.DisposeAsync();
-            await Hostile.DisposeAsync();
-            await StandIn.DisposeAsync();
-            Key.Dispose();
-        }
     }
 }

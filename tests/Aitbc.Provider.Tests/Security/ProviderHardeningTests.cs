@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Aitbc.Node.Client;
 using Aitbc.Provider.Tests.Infrastructure;
+using static Aitbc.Provider.Tests.Infrastructure.HostileSetup;
 
 namespace Aitbc.Provider.Tests.Security;
 
@@ -18,12 +19,6 @@ namespace Aitbc.Provider.Tests.Security;
 /// </summary>
 public sealed class ProviderHardeningTests(MarketFixture fixture) : IClassFixture<MarketFixture>
 {
-    private static readonly Amount ClientFunds = Amount.FromAit(1);
-    private static readonly Amount ProviderFunds = new(10_000_000);
-    private const string Prompt = "Which prices does a provider charge for its work?";
-    private const int MaxTokens = 32;
-    private static readonly int Bound = Pricing.InputTokenBound([Prompt]);
-    private static readonly Amount Quote = Pricing.Cost(Bound, MaxTokens, Market.PriceIn, Market.PriceOut)!.Value;
     private Market Market => fixture.Market;
 
     private static long ExpiresAt => DateTimeOffset.UtcNow.AddMinutes(10).ToUnixTimeMilliseconds();
@@ -32,7 +27,7 @@ public sealed class ProviderHardeningTests(MarketFixture fixture) : IClassFixtur
     public async Task Attack05_A_stranger_flooding_the_direct_path_holds_no_slot_or_claim_and_every_dispatched_job_runs_and_settles()
     {
         // One slot, and a limit raised for this one loopback attacker so that its requests reach the escrow check.
-        await using var setup = await Setup.StartAsync(Market, "llama3.2:attack05-flood", o =>
+        await using var setup = await HostileSetup.StartAsync(Market, "llama3.2:attack05-flood", o =>
         {
             o.Concurrency = 1;
             o.DirectRequestsPerIpPerSecond = 100_000;
@@ -89,7 +84,7 @@ public sealed class ProviderHardeningTests(MarketFixture fixture) : IClassFixtur
     [Fact]
     public async Task Attack05_The_direct_path_is_rate_limited_per_network_before_any_signature_or_escrow_is_checked()
     {
-        await using var setup = await Setup.StartAsync(Market, "llama3.2:attack05-rate", o =>
+        await using var setup = await HostileSetup.StartAsync(Market, "llama3.2:attack05-rate", o =>
         {
             o.DirectRequestsPerIpPerSecond = 0.01;
             o.DirectBurstPerIp = 3;
@@ -122,7 +117,7 @@ public sealed class ProviderHardeningTests(MarketFixture fixture) : IClassFixtur
     [Fact]
     public async Task Attack05_Dispatches_with_null_missing_or_mistyped_fields_are_refused_before_anything_and_leak_no_slot_or_claim()
     {
-        await using var setup = await Setup.StartAsync(Market, "llama3.2:attack05-null", o => o.Concurrency = 1);
+        await using var setup = await HostileSetup.StartAsync(Market, "llama3.2:attack05-null", o => o.Concurrency = 1);
         using var client = await Market.NewClientAsync(ClientFunds);
         var jobId = "attack05-" + Guid.NewGuid().ToString("N");
         await Market.Chain.CommitAsync(client.Key, new EscrowLockBody(jobId, setup.Key.Address, Quote, ExpiresAt));
@@ -169,7 +164,7 @@ public sealed class ProviderHardeningTests(MarketFixture fixture) : IClassFixtur
     [Fact]
     public async Task Attack13_A_negative_token_count_from_the_backend_fails_and_refunds_and_never_settles_the_quote()
     {
-        await using var setup = await Setup.StartAsync(Market, "llama3.2:attack13-negative");
+        await using var setup = await HostileSetup.StartAsync(Market, "llama3.2:attack13-negative");
         setup.StandIn.PromptTokensReported = -1_000;
         using var client = await Market.NewClientAsync(ClientFunds);
         var jobId = "attack13-" + Guid.NewGuid().ToString("N");
@@ -195,7 +190,7 @@ public sealed class ProviderHardeningTests(MarketFixture fixture) : IClassFixtur
     [Fact]
     public async Task Attack10_An_output_past_the_coordinators_limit_is_stopped_and_refunded_before_any_receipt_is_signed()
     {
-        await using var setup = await Setup.StartAsync(Market, "llama3.2:attack10-huge");
+        await using var setup = await HostileSetup.StartAsync(Market, "llama3.2:attack10-huge");
         // Ten tokens of 128 KiB each: 1.25 MiB of output, more than the 1 MiB the coordinator takes in a result.
         setup.StandIn.TokenPadding = new string('x', 128 * 1024);
         using var client = await Market.NewClientAsync(ClientFunds);
@@ -221,7 +216,7 @@ public sealed class ProviderHardeningTests(MarketFixture fixture) : IClassFixtur
     public async Task Attack10_A_settle_whose_answer_is_lost_is_neither_refunded_nor_failed_and_its_result_is_delivered_once_the_chain_shows_it()
     {
         await using var proxy = await NodeProxy.StartAsync(Market.Chain.RpcUri);
-        await using var setup = await Setup.StartAsync(Market, "llama3.2:attack10-lost", o => o.Node = proxy.Uri.ToString());
+        await using var setup = await HostileSetup.StartAsync(Market, "llama3.2:attack10-lost", o => o.Node = proxy.Uri.ToString());
         using var client = await Market.NewClientAsync(ClientFunds);
         var jobId = "attack10-" + Guid.NewGuid().ToString("N");
         await Market.Chain.CommitAsync(client.Key, new EscrowLockBody(jobId, setup.Key.Address, Quote, ExpiresAt));
@@ -250,7 +245,7 @@ public sealed class ProviderHardeningTests(MarketFixture fixture) : IClassFixtur
     public async Task Attack10_A_wait_answered_500_is_not_taken_as_a_refused_settle_and_the_result_is_kept_and_delivered()
     {
         await using var proxy = await NodeProxy.StartAsync(Market.Chain.RpcUri);
-        await using var setup = await Setup.StartAsync(Market, "llama3.2:attack10-wait", o => o.Node = proxy.Uri.ToString());
+        await using var setup = await HostileSetup.StartAsync(Market, "llama3.2:attack10-wait", o => o.Node = proxy.Uri.ToString());
         using var client = await Market.NewClientAsync(ClientFunds);
         var jobId = "attack10-" + Guid.NewGuid().ToString("N");
         await Market.Chain.CommitAsync(client.Key, new EscrowLockBody(jobId, setup.Key.Address, Quote, ExpiresAt));
@@ -272,7 +267,7 @@ public sealed class ProviderHardeningTests(MarketFixture fixture) : IClassFixtur
     [Fact]
     public async Task Attack10_A_paid_result_answered_409_wrong_state_is_kept_and_posted_again_until_acknowledged()
     {
-        await using var setup = await Setup.StartAsync(Market, "llama3.2:attack10-wrongstate");
+        await using var setup = await HostileSetup.StartAsync(Market, "llama3.2:attack10-wrongstate");
         using var client = await Market.NewClientAsync(ClientFunds);
         var jobId = "attack10-" + Guid.NewGuid().ToString("N");
         await Market.Chain.CommitAsync(client.Key, new EscrowLockBody(jobId, setup.Key.Address, Quote, ExpiresAt));
@@ -297,7 +292,7 @@ public sealed class ProviderHardeningTests(MarketFixture fixture) : IClassFixtur
     [Fact]
     public async Task Attack10_A_direct_jobs_result_is_kept_and_served_again_to_the_escrows_client_only()
     {
-        await using var setup = await Setup.StartAsync(Market, "llama3.2:attack10-direct");
+        await using var setup = await HostileSetup.StartAsync(Market, "llama3.2:attack10-direct");
         using var client = await Market.NewClientAsync(ClientFunds);
         var jobId = "attack10-" + Guid.NewGuid().ToString("N");
         await Market.Chain.CommitAsync(client.Key, new EscrowLockBody(jobId, setup.Key.Address, Quote, ExpiresAt));
@@ -353,57 +348,5 @@ public sealed class ProviderHardeningTests(MarketFixture fixture) : IClassFixtur
         using var response = await http.PostAsync(new Uri("/v1/jobs", UriKind.Relative), content);
         using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         return (response.StatusCode, doc.RootElement.Clone());
-    }
-
-    /// <summary>A funded provider (so that a refund it sent would go through) working for a hostile coordinator.</summary>
-    private sealed class Setup : IAsyncDisposable
-    {
-        private Market _market = null!;
-
-        public Ed25519Key Key { get; } = Ed25519Key.Generate();
-
-        public OllamaStandIn StandIn { get; private set; } = null!;
-
-        public HostileCoordinator Hostile { get; private set; } = null!;
-
-        public ProviderServer Provider { get; private set; } = null!;
-
-        public static async Task<Setup> StartAsync(Market market, string model, Action<ProviderOptions>? configure = null)
-        {
-            var setup = new Setup { _market = market };
-            setup.StandIn = await OllamaStandIn.StartAsync(model);
-            setup.Hostile = await HostileCoordinator.StartAsync();
-            await market.Chain.FundAsync(setup.Key.Address, ProviderFunds);
-            setup.Provider = await market.StartProviderAsync(setup.Key, setup.StandIn, o =>
-            {
-                o.Coordinator = setup.Hostile.Uri.ToString();
-                configure?.Invoke(o);
-            });
-            await Eventually.TrueAsync(() => setup.Hostile.Connected, "the dispatch connection at the hostile coordinator", () => market.Logs.Text);
-            return setup;
-        }
-
-        public async Task<JsonElement> WaitForMessageAsync(string jobId, string type) =>
-            (await Eventually.GetAsync(() => Task.FromResult(Hostile.MessagesFor(jobId, type) is [var m, ..] ? new StrongBox<JsonElement>(m) : null),
-                $"a {type} of {jobId}", () => _market.Logs.Text)).Value;
-
-        /// <summary>Until the provider has finished with every dispatch it got (refunds included).</summary>
-        public Task WaitUntilIdleAsync() => Eventually.TrueAsync(() => Provider.JobsInHand == 0, "the provider to finish its dispatches", () => _market.Logs.Text);
-
-        public async Task AssertProviderAccountAsync(Amount balance, long nonce)
-        {
-            var account = await _market.Chain.Client.AccountAsync(Key.Address);
-            Assert.Equal(balance, account.Balance);
-            Assert.Equal(nonce, account.Nonce);
-            Assert.Equal(nonce, account.NextNonce);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await Provider.DisposeAsync();
-            await Hostile.DisposeAsync();
-            await StandIn.DisposeAsync();
-            Key.Dispose();
-        }
     }
 }

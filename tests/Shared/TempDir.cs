@@ -1,11 +1,12 @@
-namespace Aitbc.Provider.Tests.Infrastructure;
+namespace Aitbc.Testing;
 
-/// <summary>A fresh directory under the system temp folder, deleted with everything in it on dispose.</summary>
-internal sealed class TempDir : IDisposable
+/// <summary>A fresh directory under the system temp folder, named for the test assembly, deleted with everything in it on dispose.</summary>
+public sealed class TempDir : IDisposable
 {
     public TempDir() => Directory.CreateDirectory(Path);
 
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"aitbc-provider-tests-{Guid.NewGuid():N}");
+    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(),
+        $"{typeof(TempDir).Assembly.GetName().Name!.ToLowerInvariant()}-{Guid.NewGuid():N}");
 
     public string Sub(string name) => System.IO.Path.Combine(Path, name);
 
