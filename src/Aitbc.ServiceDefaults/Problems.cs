@@ -5,9 +5,6 @@ namespace Aitbc.ServiceDefaults;
 /// <summary>One error of an API: a stable code, its HTTP status and a title. Mapped once to problem details.</summary>
 public sealed record ApiError(string Code, int Status, string Title);
 
-/// <summary>A refusal: which error, and the specific reason.</summary>
-public sealed record Rejection(ApiError Error, string Detail);
-
 /// <summary>The errors every service shares.</summary>
 public static class CommonErrors
 {
@@ -35,6 +32,4 @@ public static class Problems
         return TypedResults.Problem(detail ?? error.Title, statusCode: error.Status, title: error.Title,
             type: $"urn:aitbc:error:{error.Code}", extensions: extensions);
     }
-
-    public static IResult Of(Rejection r) => Of(r.Error, r.Detail);
 }

@@ -14,13 +14,7 @@ internal sealed class NewProviderLimits(CoordinatorOptions options, MarketClock 
 {
     public const int MaxNetworks = 100_000;
     private readonly RateLimits<IPAddress> _byNetwork =
-        new(TimeSpan.FromHours(1) / Positive(options.NewProvidersPerNetworkPerHour), options.NewProvidersPerNetworkPerHour, MaxNetworks, clock.Time);
-
-    private static int Positive(int value)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(CoordinatorOptions.NewProvidersPerNetworkPerHour));
-        return value;
-    }
+        new(options.NewProvidersPerNetworkPerHour > 0 ? TimeSpan.FromHours(1) / options.NewProvidersPerNetworkPerHour : TimeSpan.Zero, options.NewProvidersPerNetworkPerHour, MaxNetworks, clock.Time);
 
     /// <summary>Takes one registration of a new address for <paramref name="network"/>: null when taken, else the wait.</summary>
     public TimeSpan? TryTake(IPAddress network) => _byNetwork.TryTake(network, 1, out var wait) ? null : wait;
