@@ -1,6 +1,7 @@
 using Aitbc.Core;
 using Aitbc.ServiceDefaults;
 using Aitbc.Wallet.Auth;
+using Aitbc.Wallet.Keystore;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
