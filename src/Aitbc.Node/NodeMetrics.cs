@@ -12,10 +12,10 @@ internal sealed class NodeMetrics
 {
     public const string MeterName = "Aitbc.Node";
 
-    private readonly Counter<long> _txsCommitted;
-    private readonly Counter<long> _txsRejected;
-    private readonly Counter<long> _blocksProduced;
-    private readonly Counter<double> _buildCommitSeconds;
+    private long _txsCommitted;
+    private long _txsRejected;
+    private long _blocksProduced;
+    private double _buildCommitSeconds;
     private readonly Histogram<double> _blockBuildSeconds;
 
     public NodeMetrics(Meter meter, NodeContext node)
@@ -30,21 +30,24 @@ internal sealed class NodeMetrics
         meter.CreateObservableGauge("aitbc_ws_subscribers", () => node.Events.Count, description: "Open WebSocket connections.");
         meter.CreateObservableCounter("aitbc_ws_dropped", () => node.Events.Dropped, description: "WebSocket subscribers cut off for falling behind since start.");
         meter.CreateObservableGauge("aitbc_process_working_set_bytes", () => Environment.WorkingSet, description: "Resident memory of the node process.");
-        _txsCommitted = meter.CreateCounter<long>("aitbc_txs_committed", description: "Transactions committed since start.");
-        _txsRejected = meter.CreateCounter<long>("aitbc_txs_rejected", description: "Transactions refused while building a block since start.");
-        _blocksProduced = meter.CreateCounter<long>("aitbc_blocks_produced", description: "Blocks this node produced since start.");
-        _buildCommitSeconds = meter.CreateCounter<double>("aitbc_block_build_commit_seconds", description: "Time spent building and durably committing blocks.");
+        // Counted here and observed, so that each series is there (at 0) from the first scrape.
+        meter.CreateObservableCounter("aitbc_txs_committed", () => Interlocked.Read(ref _txsCommitted), description: "Transactions committed since start.");
+        meter.CreateObservableCounter("aitbc_txs_rejected", () => Interlocked.Read(ref _txsRejected), description: "Transactions refused while building a block since start.");
+        meter.CreateObservableCounter("aitbc_blocks_produced", () => Interlocked.Read(ref _blocksProduced), description: "Blocks this node produced since start.");
+        meter.CreateObservableCounter("aitbc_block_build_commit_seconds", () => Volatile.Read(ref _buildCommitSeconds),
+            description: "Time spent building and durably committing blocks.");
         _blockBuildSeconds = meter.CreateHistogram("aitbc_block_build_seconds", unit: "s", description: "Time to build and durably commit one block.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
-        chain.Committed += c => _txsCommitted.Add(c.Block.Transactions.Count);
+        chain.Committed += c => Interlocked.Add(ref _txsCommitted, c.Block.Transactions.Count);
         node.Producer.Produced += Produced;
     }
 
     private void Produced(ProducedBlock block)
     {
-        _blocksProduced.Add(1);
-        _txsRejected.Add(block.Refused);
-        _buildCommitSeconds.Add(block.Seconds);
+        // One consensus thread writes these; scrapes only read them.
+        Interlocked.Increment(ref _blocksProduced);
+        Interlocked.Add(ref _txsRejected, block.Refused);
+        Volatile.Write(ref _buildCommitSeconds, _buildCommitSeconds + block.Seconds);
         _blockBuildSeconds.Record(block.Seconds);
     }
 }
