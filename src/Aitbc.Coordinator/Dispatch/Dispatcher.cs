@@ -12,11 +12,9 @@ namespace Aitbc.Coordinator.Dispatch;
 /// claimed with one conditional update (funded → dispatched), so with several instances on one
 /// database each job is dispatched exactly once.
 /// </summary>
-internal sealed class Dispatcher(IServiceScopeFactory scopes, ProviderConnections connections)
+internal sealed class Dispatcher(IServiceScopeFactory scopes, ProviderConnections connections, CoordinatorMetrics metrics)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
-    public long Dispatched;
 
     /// <summary>The job as the provider receives it.</summary>
     public sealed record JobOffer(string Id, Address Client, string Model, string ModelDigest, JsonElement Input, int MaxTokens, int InputTokenBound,
@@ -50,7 +48,7 @@ internal sealed class Dispatcher(IServiceScopeFactory scopes, ProviderConnection
                 await lifecycle.UnclaimAsync(jobId, provider, ct);
                 continue;
             }
-            Interlocked.Increment(ref Dispatched);
+            metrics.Dispatched(job.FundedAt, job.DispatchedAt);
         }
     }
 

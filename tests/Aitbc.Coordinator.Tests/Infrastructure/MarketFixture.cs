@@ -34,8 +34,8 @@ public abstract class MarketFixture : IAsyncLifetime
 
     protected TempDir Dir => _dir;
 
-    /// <summary>The database for the coordinator: "sqlite" or "postgres", and its connection string.</summary>
-    protected abstract Task<(string Database, string ConnectionString)> OpenDatabaseAsync();
+    /// <summary>The database for the coordinator, and its connection string.</summary>
+    protected abstract Task<(DatabaseKind Database, string ConnectionString)> OpenDatabaseAsync();
 
     protected virtual Task CloseDatabaseAsync() => Task.CompletedTask;
 
@@ -194,8 +194,8 @@ public abstract class MarketFixture : IAsyncLifetime
 /// <summary>The market on SQLite: one file in a temp folder.</summary>
 public sealed class SqliteMarket : MarketFixture
 {
-    protected override Task<(string Database, string ConnectionString)> OpenDatabaseAsync() =>
-        Task.FromResult(("sqlite", Dir.Sub("coordinator.db")));
+    protected override Task<(DatabaseKind Database, string ConnectionString)> OpenDatabaseAsync() =>
+        Task.FromResult((DatabaseKind.Sqlite, Dir.Sub("coordinator.db")));
 
     protected override Task CloseDatabaseAsync()
     {
@@ -209,10 +209,10 @@ public sealed class PostgresMarket : MarketFixture
 {
     private PostgresServer? _server;
 
-    protected override async Task<(string Database, string ConnectionString)> OpenDatabaseAsync()
+    protected override async Task<(DatabaseKind Database, string ConnectionString)> OpenDatabaseAsync()
     {
         _server = await PostgresServer.StartAsync();
-        return ("postgres", await _server.CreateDatabaseAsync("lifecycle"));
+        return (DatabaseKind.Postgres, await _server.CreateDatabaseAsync("lifecycle"));
     }
 
     protected override async Task CloseDatabaseAsync()

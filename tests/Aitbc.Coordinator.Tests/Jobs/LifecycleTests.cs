@@ -755,10 +755,11 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
 
         var metrics = await market.GetAsync("/metrics");
         metrics.Expect(HttpStatusCode.OK);
-        foreach (var name in new[] { "aitbc_providers_online", "aitbc_provider_connections", "aitbc_jobs_dispatched_total", "aitbc_escrow_events_total", "aitbc_chain_connected 1" })
+        foreach (var name in new[] { "aitbc_providers_online", "aitbc_provider_connections", "aitbc_jobs_dispatched_total", "aitbc_escrow_events_total" })
         {
-            Assert.Contains(name, metrics.Text, StringComparison.Ordinal);
+            Assert.Single(PrometheusText.Samples(metrics.Text, name));
         }
+        Assert.Equal(1, PrometheusText.Value(metrics.Text, "aitbc_chain_connected"));
 
         var openapi = (await market.GetAsync("/openapi/v1.json")).Expect(HttpStatusCode.OK);
         var paths = openapi.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToList();
@@ -771,6 +772,44 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
         Assert.Equal(HttpStatusCode.OK, docs.StatusCode);
         Assert.Equal("text/html", docs.Content.Headers.ContentType?.MediaType);
         (await market.GetAsync("/v1/jobs/job-does-not-exist")).ExpectProblem(HttpStatusCode.NotFound, "job_not_found");
+    }
+
+    [Fact]
+    public async Task Metrics_count_jobs_by_state_and_time_their_dispatch()
+    {
+        var model = market.NewModel();
+        await using var provider = await market.NewProviderAsync(model, ProviderMode.Hold);
+        using var client = await market.NewClientAsync(Funded);
+        var before = (await market.GetAsync("/metrics")).Text;
+
+        await DispatchedAsync(client, provider, model);
+
+        var after = (await market.GetAsync("/metrics")).Text;
+        Assert.True(PrometheusText.Declares(after, "aitbc_jobs", "gauge"));
+        Assert.True(PrometheusText.Value(after, "aitbc_jobs", "state=\"dispatched\"") >= 1);
+        Assert.Equal(await market.DbAsync(db => db.Jobs.CountAsync(j => j.State == JobStates.Dispatched)),
+            PrometheusText.Value(after, "aitbc_jobs", "state=\"dispatched\""));
+        Assert.Single(PrometheusText.Samples(after, "aitbc_jobs", "state=\"awaiting_payment\""));
+        Assert.Equal(PrometheusText.Value(before, "aitbc_jobs_dispatched_total") + 1, PrometheusText.Value(after, "aitbc_jobs_dispatched_total"));
+        Assert.True(PrometheusText.Declares(after, "aitbc_dispatch_latency_seconds", "histogram"));
+        Assert.Equal(PrometheusText.Samples(before, "aitbc_dispatch_latency_seconds_count").DefaultIfEmpty(0).Single() + 1,
+            PrometheusText.Value(after, "aitbc_dispatch_latency_seconds_count"));
+        Assert.Equal(PrometheusText.Value(after, "aitbc_dispatch_latency_seconds_count"),
+            PrometheusText.Value(after, "aitbc_dispatch_latency_seconds_bucket", "le=\"+Inf\""));
+    }
+
+    [Fact]
+    public async Task Health_live_runs_no_dependency_and_ready_runs_the_database_and_chain_checks()
+    {
+        // A coordinator whose node is gone: alive, not ready.
+        await using var stranded = await market.StartCoordinatorAsync(o => o.Node = "http://127.0.0.1:9");
+
+        using var http = new HttpClient { BaseAddress = stranded.Uri };
+        var live = await Reply.FromAsync(await http.GetAsync(new Uri("/health/live", UriKind.Relative)));
+        var ready = await Reply.FromAsync(await http.GetAsync(new Uri("/health/ready", UriKind.Relative)));
+
+        Assert.Equal((HttpStatusCode.OK, "Healthy"), (live.Status, live.Text));
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, "Unhealthy"), (ready.Status, ready.Text));
     }
 
     [Fact]

@@ -197,7 +197,7 @@ public abstract class SecurityTests<TMarket>(TMarket market) : IClassFixture<TMa
         var scope = market.Coordinator.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<CoordinatorDb>();
         var tx = await db.Database.BeginTransactionAsync();
-        await db.Database.ExecuteSqlRawAsync(market.Options.Database == "postgres" ? "LOCK TABLE jobs IN EXCLUSIVE MODE" : "UPDATE jobs SET state = state WHERE 1 = 0");
+        await db.Database.ExecuteSqlRawAsync(market.Options.Database == DatabaseKind.Postgres ? "LOCK TABLE jobs IN EXCLUSIVE MODE" : "UPDATE jobs SET state = state WHERE 1 = 0");
         return new Held(async () =>
         {
             await tx.RollbackAsync();
@@ -406,7 +406,7 @@ public abstract class SecurityTests<TMarket>(TMarket market) : IClassFixture<TMa
         await File.WriteAllTextAsync(tokenFile, token + "\n");
         // On PostgreSQL with a password (the test server trusts loopback, so any password does): it must not show anywhere.
         const string password = "password-only-in-a-file";
-        var connectionString = market.Options.Database == "postgres" ? market.Options.ConnectionString + $";Password={password}" : market.Options.ConnectionString;
+        var connectionString = market.Options.Database == DatabaseKind.Postgres ? market.Options.ConnectionString + $";Password={password}" : market.Options.ConnectionString;
         var connectionFile = dir.Sub("connection-string");
         await File.WriteAllTextAsync(connectionFile, connectionString + "\n");
         var logs = new LogLines();
@@ -487,7 +487,7 @@ public sealed class FollowerCatchUpTests(SqliteMarket market) : IClassFixture<Sq
         using var dir = new TempDir();
         CoordinatorOptions Options() => new()
         {
-            Port = 0, Database = "sqlite", ConnectionString = dir.Sub("away.db"), Node = market.Options.Node, Instance = "away",
+            Port = 0, Database = DatabaseKind.Sqlite, ConnectionString = dir.Sub("away.db"), Node = market.Options.Node, Instance = "away",
             AcceptTimeoutSeconds = 300, PaymentWindowSeconds = 600, JobTimeoutSeconds = 600,
         };
         var model = market.NewModel();

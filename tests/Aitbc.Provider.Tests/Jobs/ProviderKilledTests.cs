@@ -42,7 +42,7 @@ public sealed class ProviderKilledTests(ShortEscrowMarketFixture fixture) : ICla
             ["MinRunSeconds"] = "2",
             ["HeartbeatSeconds"] = "1",
         });
-        await Eventually.TrueAsync(async () => (await MetricsAsync()).Contains("aitbc_provider_connections 1", StringComparison.Ordinal),
+        await Eventually.TrueAsync(async () => PrometheusText.Samples(await MetricsAsync(), "aitbc_provider_connections") is [1],
             "the provider process's dispatch connection", () => provider.Output);
         using var client = await Market.NewClientAsync(ClientFunds);
         var before = await TotalAsync(client.Address, provider.Address);
