@@ -19,7 +19,10 @@ public static class CommonErrors
 /// <summary>Maps the error catalogue to RFC 9457 problem details, in one place.</summary>
 public static class Problems
 {
-    public static IResult Of(ApiError error, string? detail = null, IDictionary<string, object?>? extra = null)
+    public static IResult Of(ApiError error, string? detail = null, IDictionary<string, object?>? extra = null) => For(error, detail, extra);
+
+    /// <summary>The problem as a typed result, for handlers that declare their outcomes (<c>Results&lt;Ok&lt;T&gt;, ProblemHttpResult&gt;</c>).</summary>
+    public static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult For(ApiError error, string? detail = null, IDictionary<string, object?>? extra = null)
     {
         var extensions = new Dictionary<string, object?> { ["code"] = error.Code };
         if (extra is not null)

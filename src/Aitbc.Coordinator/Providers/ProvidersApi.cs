@@ -1,11 +1,13 @@
 using System.Text.Json;
 using Aitbc.Coordinator.Auth;
+using Aitbc.Coordinator.Client;
 using Aitbc.Coordinator.Data;
 using Aitbc.Coordinator.Jobs;
 using Aitbc.Core;
 using Aitbc.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 
@@ -16,7 +18,7 @@ internal static class ProvidersApi
 {
     public static RouteGroupBuilder MapProvidersApi(this RouteGroupBuilder v1)
     {
-        v1.MapPost("/providers/register", Register).RequireSignature().WithName("RegisterProvider")
+        v1.MapPost("/providers/register", Register).RequireSignature().Accepts<RegisterProviderRequest>("application/json").WithName("RegisterProvider")
             .WithSummary("{models:[{model, digest, priceIn, priceOut}], concurrency, region, gpu}: replaces the provider's offers.");
         v1.MapPost("/providers/heartbeat", Heartbeat).RequireSignature().WithName("Heartbeat").WithSummary("Stay online; renews the offers.");
         v1.MapPost("/providers/deregister", Deregister).RequireSignature().WithName("DeregisterProvider");
@@ -25,48 +27,45 @@ internal static class ProvidersApi
         return v1;
     }
 
-    public sealed record ModelOffer(string? Model, string? Digest, Amount? PriceIn, Amount? PriceOut);
-
-    public sealed record RegisterRequest(IReadOnlyList<ModelOffer>? Models, int Concurrency, string? Region, string? Gpu);
-
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow };
 
-    private static async Task<IResult> Register(HttpContext http, CoordinatorDb db, MarketBook book, MarketClock clock, CoordinatorOptions options,
+    // The body is read by the signature check (it is what was signed), then bound strictly here: no unknown field.
+    private static async Task<Results<Ok<ProviderView>, ProblemHttpResult>> Register(HttpContext http, CoordinatorDb db, MarketBook book, MarketClock clock, CoordinatorOptions options,
         ProviderRecordCache records, NewProviderLimits newProviders)
     {
         var signed = SignedRequests.Of(http);
-        RegisterRequest? req;
+        RegisterProviderRequest? req;
         try
         {
-            req = JsonSerializer.Deserialize<RegisterRequest>(signed.Body, Json);
+            req = JsonSerializer.Deserialize<RegisterProviderRequest>(signed.Body, Json);
         }
         catch (JsonException e)
         {
-            return Problems.Of(CommonErrors.MalformedRequest, $"malformed JSON: {e.Message}");
+            return Problems.For(CommonErrors.MalformedRequest, $"malformed JSON: {e.Message}");
         }
         if (req?.Models is not { Count: > 0 and <= 64 } models)
         {
-            return Problems.Of(MarketErrors.InvalidOffer, "models must list 1 to 64 offers");
+            return Problems.For(MarketErrors.InvalidOffer, "models must list 1 to 64 offers");
         }
         if (req.Concurrency is < 1 or > 1024)
         {
-            return Problems.Of(MarketErrors.InvalidOffer, "concurrency must be from 1 to 1024");
+            return Problems.For(MarketErrors.InvalidOffer, "concurrency must be from 1 to 1024");
         }
         foreach (var m in models)
         {
             if (string.IsNullOrWhiteSpace(m.Model) || m.Model.Length > 256 || string.IsNullOrWhiteSpace(m.Digest) || m.Digest.Length > 256 ||
                 !MarketText.IsName(m.Model) || !MarketText.IsName(m.Digest))
             {
-                return Problems.Of(MarketErrors.InvalidOffer, "each offer names a model and its digest (at most 256 characters each, no control characters)");
+                return Problems.For(MarketErrors.InvalidOffer, "each offer names a model and its digest (at most 256 characters each, no control characters)");
             }
             if (m.PriceIn is not { } pin || m.PriceOut is not { } pout || pin.Units > long.MaxValue || pout.Units > long.MaxValue)
             {
-                return Problems.Of(MarketErrors.InvalidOffer, $"offer '{m.Model}' needs priceIn and priceOut (base units per million tokens, at most 2^63-1)");
+                return Problems.For(MarketErrors.InvalidOffer, $"offer '{m.Model}' needs priceIn and priceOut (base units per million tokens, at most 2^63-1)");
             }
         }
         if (models.Select(m => m.Model).Distinct(StringComparer.Ordinal).Count() != models.Count)
         {
-            return Problems.Of(MarketErrors.InvalidOffer, "a model is listed twice");
+            return Problems.For(MarketErrors.InvalidOffer, "a model is listed twice");
         }
         var now = clock.NowMs;
         var address = signed.Signer.ToString();
@@ -77,7 +76,7 @@ internal static class ProvidersApi
             if (newProviders.TryTake(Aitbc.ServiceDefaults.Networks.ClientNetwork.Of(http)) is { } wait)
             {
                 Aitbc.ServiceDefaults.Networks.RetryAfter.Set(http.Response, wait);
-                return Problems.Of(MarketErrors.RateLimited,
+                return Problems.For(MarketErrors.RateLimited,
                     $"more than {options.NewProvidersPerNetworkPerHour} new provider addresses an hour from this network; registering again with a known address is not limited");
             }
             provider = new ProviderEntity { Address = address, Region = "", Gpu = "", Status = ProviderStatuses.Online, RegisteredAt = now };
@@ -89,7 +88,7 @@ internal static class ProvidersApi
         provider.LastHeartbeat = now;
         if (provider.Status == ProviderStatuses.Suspended)
         {
-            return Problems.Of(MarketErrors.Suspended, $"{address} was taken off the market by the operator");
+            return Problems.For(MarketErrors.Suspended, $"{address} was taken off the market by the operator");
         }
         provider.Status = ProviderStatuses.Online;
         db.Offers.RemoveRange(provider.Offers);
@@ -104,7 +103,8 @@ internal static class ProvidersApi
         })];
         await db.SaveChangesAsync(http.RequestAborted);
         book.Invalidate();
-        return TypedResults.Ok(await Describe(db, records, provider.Address, clock, http.RequestAborted));
+        return TypedResults.Ok(await Describe(db, records, provider.Address, clock, http.RequestAborted)
+            ?? throw new InvalidOperationException("a provider just saved cannot be read"));
     }
 
     /// <summary>A free-text label, trimmed and cut to the column's length.</summary>
@@ -114,7 +114,7 @@ internal static class ProvidersApi
         return t.Length <= max ? t : t[..max];
     }
 
-    private static async Task<IResult> Heartbeat(HttpContext http, CoordinatorDb db, MarketBook book, MarketClock clock, CoordinatorOptions options)
+    private static async Task<Results<Ok<HeartbeatResponse>, ProblemHttpResult>> Heartbeat(HttpContext http, CoordinatorDb db, MarketBook book, MarketClock clock, CoordinatorOptions options)
     {
         var address = SignedRequests.Of(http).Signer.ToString();
         var now = clock.NowMs;
@@ -131,8 +131,8 @@ internal static class ProvidersApi
                         .ExecuteUpdateAsync(s => s.SetProperty(p => p.LastHeartbeat, now).SetProperty(p => p.Status, ProviderStatuses.Online), ct) == 0)
                 {
                     return await db.Providers.AnyAsync(p => p.Address == address && p.Status == ProviderStatuses.Suspended, ct)
-                        ? Problems.Of(MarketErrors.Suspended, $"{address} was taken off the market by the operator")
-                        : Problems.Of(MarketErrors.UnknownProvider, $"{address} is not registered: register first");
+                        ? Problems.For(MarketErrors.Suspended, $"{address} was taken off the market by the operator")
+                        : Problems.For(MarketErrors.UnknownProvider, $"{address} is not registered: register first");
                 }
                 cameBack = true;
             }
@@ -146,10 +146,10 @@ internal static class ProvidersApi
                 book.Invalidate();
             }
         }
-        return TypedResults.Ok(new { address, status = ProviderStatuses.Online, nextHeartbeatWithinSeconds = options.HeartbeatTimeoutSeconds });
+        return TypedResults.Ok(new HeartbeatResponse(address, ProviderStatuses.Online, options.HeartbeatTimeoutSeconds));
     }
 
-    private static async Task<IResult> Deregister(HttpContext http, CoordinatorDb db, MarketBook book)
+    private static async Task<Results<NoContent, ProblemHttpResult>> Deregister(HttpContext http, CoordinatorDb db, MarketBook book)
     {
         var address = SignedRequests.Of(http).Signer.ToString();
         int updated;
@@ -163,25 +163,20 @@ internal static class ProvidersApi
         {
             book.Invalidate();
         }
-        return updated == 0 ? Problems.Of(MarketErrors.UnknownProvider, $"{address} is not registered") : TypedResults.NoContent();
+        return updated == 0 ? Problems.For(MarketErrors.UnknownProvider, $"{address} is not registered") : TypedResults.NoContent();
     }
 
-    private static async Task<IResult> Get(string address, CoordinatorDb db, ProviderRecordCache records, MarketClock clock, CancellationToken ct)
+    private static async Task<Results<Ok<ProviderView>, ProblemHttpResult>> Get(string address, CoordinatorDb db, ProviderRecordCache records, MarketClock clock, CancellationToken ct)
     {
         if (!Address.TryParse(address, out _, out var why))
         {
-            return Problems.Of(MarketErrors.InvalidAddress, why);
+            return Problems.For(MarketErrors.InvalidAddress, why);
         }
         var d = await Describe(db, records, address, clock, ct);
-        return d is null ? Problems.Of(MarketErrors.UnknownProvider, $"{address} is not registered") : TypedResults.Ok(d);
+        return d is null ? Problems.For(MarketErrors.UnknownProvider, $"{address} is not registered") : TypedResults.Ok(d);
     }
 
-    public sealed record OfferDto(string Model, string Digest, Amount PriceIn, Amount PriceOut, long ExpiresAt);
-
-    public sealed record ProviderDto(string Address, string Status, string Region, string Gpu, int Concurrency, int Running, long LastHeartbeat,
-        IReadOnlyList<OfferDto> Offers, ProviderRecord Record);
-
-    private static async Task<ProviderDto?> Describe(CoordinatorDb db, ProviderRecordCache records, string address, MarketClock clock, CancellationToken ct)
+    private static async Task<ProviderView?> Describe(CoordinatorDb db, ProviderRecordCache records, string address, MarketClock clock, CancellationToken ct)
     {
         var p = await db.Providers.AsNoTracking().Include(x => x.Offers).FirstOrDefaultAsync(x => x.Address == address, ct);
         if (p is null)
@@ -189,17 +184,14 @@ internal static class ProvidersApi
             return null;
         }
         var running = await db.Jobs.CountAsync(j => j.Provider == address && (j.State == JobStates.Dispatched || j.State == JobStates.Running), ct);
-        return new ProviderDto(p.Address, p.Status, p.Region, p.Gpu, p.Concurrency, running, p.LastHeartbeat,
-            [.. p.Offers.Where(o => o.ExpiresAt > clock.NowMs).Select(o => new OfferDto(o.Model, o.ModelDigest, new Amount((ulong)o.PriceIn), new Amount((ulong)o.PriceOut), o.ExpiresAt))],
-            await records.GetAsync(address, ct));
+        var record = await records.GetAsync(address, ct);
+        return new ProviderView(p.Address, p.Status, p.Region, p.Gpu, p.Concurrency, running, p.LastHeartbeat,
+            [.. p.Offers.Where(o => o.ExpiresAt > clock.NowMs).Select(o => new OfferView(o.Model, o.ModelDigest, new Amount((ulong)o.PriceIn), new Amount((ulong)o.PriceOut), o.ExpiresAt))],
+            new ProviderRecordView(record.Completed, record.Failed, record.TimedOut, record.Overcharged, record.MedianTimeToFirstTokenMs,
+                record.MedianTokensPerSecond, record.Score));
     }
 
-    public sealed record CatalogProvider(string Address, string Digest, Amount PriceIn, Amount PriceOut, int FreeCapacity, string Region, string Gpu);
-
-    public sealed record CatalogModel(string Model, IReadOnlyList<string> Digests, Amount MinPriceIn, Amount MaxPriceIn, Amount MinPriceOut, Amount MaxPriceOut,
-        int FreeCapacity, IReadOnlyList<CatalogProvider> Providers);
-
-    private static async Task<IResult> Catalog(MarketBook book, MarketClock clock, CancellationToken ct)
+    private static async Task<Ok<ModelCatalog>> Catalog(MarketBook book, MarketClock clock, CancellationToken ct)
     {
         var live = await book.OffersAsync(null, clock.NowMs, ct);
         var models = live.GroupBy(o => o.Offer.Model, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => new CatalogModel(
@@ -210,6 +202,6 @@ internal static class ProvidersApi
             g.Sum(o => o.FreeCapacity),
             [.. g.OrderBy(o => o.Offer.PriceOut).ThenBy(o => o.Offer.PriceIn).Select(o => new CatalogProvider(o.Provider.Address, o.Offer.ModelDigest,
                 new Amount((ulong)o.Offer.PriceIn), new Amount((ulong)o.Offer.PriceOut), o.FreeCapacity, o.Provider.Region, o.Provider.Gpu))])).ToList();
-        return TypedResults.Ok(new { models });
+        return TypedResults.Ok(new ModelCatalog(models));
     }
 }
