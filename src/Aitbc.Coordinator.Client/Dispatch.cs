@@ -25,15 +25,33 @@ public abstract record DispatchMessage
     {
         try
         {
-            var message = JsonSerializer.Deserialize(utf8, CoordinatorJson.Default.DispatchMessage);
-            error = message is null ? "the message is null" : null;
-            return message;
+            return Checked(JsonSerializer.Deserialize(utf8, CoordinatorJson.Default.DispatchMessage), out error);
         }
         catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
         {
             error = e.Message;
             return null;
         }
+    }
+
+    /// <inheritdoc cref="TryRead(ReadOnlySpan{byte}, out string?)"/>
+    public static DispatchMessage? TryRead(JsonElement json, out string? error)
+    {
+        try
+        {
+            return Checked(json.Deserialize(CoordinatorJson.Default.DispatchMessage), out error);
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
+        {
+            error = e.Message;
+            return null;
+        }
+    }
+
+    private static DispatchMessage? Checked(DispatchMessage? message, out string? error)
+    {
+        error = message is null ? "the message is null" : null;
+        return message;
     }
 }
 
