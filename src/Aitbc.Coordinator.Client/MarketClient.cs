@@ -8,7 +8,7 @@ using Aitbc.Node.Client;
 namespace Aitbc.Coordinator.Client;
 
 /// <summary>
-/// A client of the coordinator's market API (port 8011). Requests go out through the given <see cref="HttpClient"/>, which
+/// A client of the coordinator's market API (port 8000). Requests go out through the given <see cref="HttpClient"/>, which
 /// signs them (a <see cref="SigningHandler"/>: the coordinator requires every call but the public reads to be signed by
 /// the client's or the provider's key). A refusal is thrown as a <see cref="MarketException"/> carrying the problem's code.
 /// </summary>
