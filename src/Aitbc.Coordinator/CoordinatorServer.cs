@@ -64,6 +64,7 @@ public sealed class CoordinatorServer : IAsyncDisposable
         }
         services.AddSingleton(new HttpClient { BaseAddress = new Uri(options.Node), Timeout = TimeSpan.FromSeconds(30) });
         services.AddSingleton(sp => new NodeClient(sp.GetRequiredService<HttpClient>()));
+        services.Configure<Microsoft.AspNetCore.OpenApi.OpenApiOptions>("v1", OpenApiSchemas.DescribeCoreTypes);
         services.AddSingleton<MarketBook>();
         services.AddSingleton<JobWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<JobWriter>());

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Text.Json;
+using Aitbc.Coordinator.Client;
 using Aitbc.Coordinator.Data;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -103,9 +104,9 @@ public abstract class MarketFixture : IAsyncLifetime
     public string NewModel() => $"dev-echo/test-{Interlocked.Increment(ref _models)}";
 
     /// <summary>A client with a fresh key, given <paramref name="fund"/> base units by the faucet.</summary>
-    public async Task<MarketClient> NewClientAsync(ulong fund = 100 * Amount.UnitsPerAit)
+    public async Task<MarketAgent> NewClientAsync(ulong fund = 100 * Amount.UnitsPerAit)
     {
-        var client = new MarketClient(TestKeys.Fresh(), Coordinator.Uri, Time);
+        var client = new MarketAgent(TestKeys.Fresh(), Coordinator.Uri, Time);
         if (fund > 0)
         {
             await Node.FundAsync(client.Address, fund);
@@ -135,8 +136,10 @@ public abstract class MarketFixture : IAsyncLifetime
     /// <summary>A job's id, as the coordinator's answers carry it.</summary>
     public static string Id(JsonElement job) => job.GetProperty("id").GetString()!;
 
+    public static string Id(JobOffer offer) => offer.Id;
+
     /// <summary>Submits, locks the quoted escrow, and waits for the job to reach <paramref name="provider"/>; answers the job and the offer it got.</summary>
-    public async Task<(JsonElement Job, JsonElement Offer)> DispatchedAsync(MarketClient client, FakeProvider provider, string model, string prompt)
+    public async Task<(JsonElement Job, JobOffer Offer)> DispatchedAsync(MarketAgent client, FakeProvider provider, string model, string prompt)
     {
         var job = await client.SubmitCreatedAsync(model, prompt, maxTokens: 8);
         Assert.Equal(provider.Address.ToString(), job.GetProperty("provider").GetString());
@@ -148,7 +151,7 @@ public abstract class MarketFixture : IAsyncLifetime
     }
 
     /// <summary>As <see cref="DispatchedAsync"/>, then accepted by the provider: the job is running.</summary>
-    public async Task<(JsonElement Job, JsonElement Offer)> RunningAsync(MarketClient client, FakeProvider provider, string model, string prompt)
+    public async Task<(JsonElement Job, JobOffer Offer)> RunningAsync(MarketAgent client, FakeProvider provider, string model, string prompt)
     {
         var (job, offer) = await DispatchedAsync(client, provider, model, prompt);
         await provider.AcceptAsync(Id(job));

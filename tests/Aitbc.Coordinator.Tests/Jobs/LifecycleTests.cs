@@ -4,6 +4,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using Aitbc.Coordinator.Chain;
+using Aitbc.Coordinator.Client;
 using Aitbc.Coordinator.Data;
 using Aitbc.Coordinator.Jobs;
 using Aitbc.Coordinator.Tests.Infrastructure;
@@ -30,10 +31,10 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
 
     private static ulong Units(JsonElement e, string name) => ulong.Parse(e.GetProperty(name).GetString()!, CultureInfo.InvariantCulture);
 
-    private Task<(JsonElement Job, JsonElement Offer)> DispatchedAsync(MarketClient client, FakeProvider provider, string model) =>
+    private Task<(JsonElement Job, JobOffer Offer)> DispatchedAsync(MarketAgent client, FakeProvider provider, string model) =>
         market.DispatchedAsync(client, provider, model, Prompt);
 
-    private Task<(JsonElement Job, JsonElement Offer)> RunningAsync(MarketClient client, FakeProvider provider, string model) =>
+    private Task<(JsonElement Job, JobOffer Offer)> RunningAsync(MarketAgent client, FakeProvider provider, string model) =>
         market.RunningAsync(client, provider, model, Prompt);
 
     private async Task<int> JobsOfAsync(Address client) =>
@@ -57,7 +58,7 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
         var bound = job.GetProperty("inputTokenBound").GetInt32();
         var price = Pricing.Cost(bound, 8, new Amount(priceIn), new Amount(priceOut))!.Value;
         Assert.Equal(price.Units, Units(job, "price"));
-        var lockBody = MarketClient.LockBody(job);
+        var lockBody = MarketAgent.LockBody(job);
         Assert.Equal((id, provider.Address, price, job.GetProperty("expiresAt").GetInt64()), (lockBody.JobId, lockBody.Provider, lockBody.Amount, lockBody.ExpiresAt));
 
         await using var events = await SseStream.OpenAsync(client.Http, id);
@@ -65,8 +66,8 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
 
         var offer = await provider.NextJobAsync();
         Assert.Equal(id, Id(offer));
-        Assert.Equal(Prompt, offer.GetProperty("input").GetProperty("prompt").GetString());
-        Assert.Equal(price.Units, Units(offer, "amount"));
+        Assert.Equal(Prompt, offer.Input.GetProperty("prompt").GetString());
+        Assert.Equal(price.Units, offer.Amount.Units);
         Assert.Equal(JobStates.Dispatched, (await market.JobAsync(id)).GetProperty("state").GetString());
         var escrow = await market.Node.Client.EscrowAsync(id);
         Assert.NotNull(escrow);
@@ -393,7 +394,7 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
         await using var provider = await market.NewProviderAsync(model, ProviderMode.Hold);
         using var client = await market.NewClientAsync(Funded);
         var (job, offer) = await DispatchedAsync(client, provider, model);
-        Assert.True(offer.GetProperty("acceptBy").GetInt64() > offer.GetProperty("expiresAt").GetInt64() - (market.Options.JobTimeoutSeconds * 1000L) - (market.Options.PaymentWindowSeconds * 1000L));
+        Assert.True(offer.AcceptBy > offer.ExpiresAt - (market.Options.JobTimeoutSeconds * 1000L) - (market.Options.PaymentWindowSeconds * 1000L));
 
         market.Time.Advance(TimeSpan.FromSeconds(market.Options.AcceptTimeoutSeconds + 1));
         var failed = await market.WaitForStateAsync(Id(job), JobStates.Failed);
@@ -577,7 +578,7 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
     }
 
     /// <summary>A second job for the same provider, funded: once it is dispatched (or running), everything before it on the chain and the connection was handled.</summary>
-    private async Task MarkerAsync(MarketClient client, FakeProvider provider, string model)
+    private async Task MarkerAsync(MarketAgent client, FakeProvider provider, string model)
     {
         var marker = await client.SubmitCreatedAsync(model);
         await client.LockAsync(market.Node, marker);
@@ -615,7 +616,7 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
         var model = market.NewModel();
         await using var provider = await market.NewProviderAsync(model);
         using var client = await market.NewClientAsync(0);
-        var body = MarketClient.JobBody(model, Prompt, idempotencyKey: "signed-once");
+        var body = MarketAgent.JobBody(model, Prompt, idempotencyKey: "signed-once");
 
         using (var unsigned = new StringContent(body, Encoding.UTF8, "application/json"))
         {
@@ -680,7 +681,7 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
         Assert.Contains("exceeds the escrow", over.Detail, StringComparison.Ordinal);
         (await provider.PostResultAsync(id, output, provider.SignReceipt(offer, tokensIn, tokensOut, new Amount(amount.Units + 1), output)))
             .ExpectProblem(HttpStatusCode.UnprocessableEntity, "invalid_receipt");
-        (await provider.PostResultAsync(id, output, provider.SignReceipt(offer, tokensIn, offer.GetProperty("maxTokens").GetInt32() + 1, amount, output)))
+        (await provider.PostResultAsync(id, output, provider.SignReceipt(offer, tokensIn, offer.MaxTokens + 1, amount, output)))
             .ExpectProblem(HttpStatusCode.UnprocessableEntity, "invalid_receipt");
         (await provider.PostResultAsync(id, output + "!", provider.SignReceipt(offer, tokensIn, tokensOut, amount, output)))
             .ExpectProblem(HttpStatusCode.UnprocessableEntity, "invalid_receipt");
@@ -699,7 +700,7 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
         var receipt = provider.SignReceipt(offer, tokensIn, tokensOut, amount, output);
         var first = (await provider.PostResultAsync(id, output, receipt)).Expect(HttpStatusCode.OK);
         Assert.Equal(first.ToString(), (await provider.PostResultAsync(id, output, receipt)).Expect(HttpStatusCode.OK).ToString());
-        var fewer = Pricing.Cost(tokensIn, tokensOut - 1, Amount.Parse(offer.GetProperty("priceIn").GetString()!), Amount.Parse(offer.GetProperty("priceOut").GetString()!))!.Value;
+        var fewer = Pricing.Cost(tokensIn, tokensOut - 1, offer.PriceIn, offer.PriceOut)!.Value;
         var shorter = string.Concat(tokens.SkipLast(1));
         (await provider.PostResultAsync(id, shorter, provider.SignReceipt(offer, tokensIn, tokensOut - 1, fewer, shorter))).ExpectProblem(HttpStatusCode.Conflict, "already_completed");
         await events.ReadToEndAsync();
@@ -816,7 +817,7 @@ public abstract class LifecycleTests<TMarket>(TMarket market) : IClassFixture<TM
     public async Task Too_many_requests_from_one_address_get_a_429_problem()
     {
         await using var strict = await market.StartCoordinatorAsync(o => o.RateLimitPerSecond = 1);
-        using var client = new MarketClient(TestKeys.Fresh(), strict.Uri, market.Time);
+        using var client = new MarketAgent(TestKeys.Fresh(), strict.Uri, market.Time);
         var replies = new List<Reply>();
         for (var i = 0; i < 10; i++)
         {

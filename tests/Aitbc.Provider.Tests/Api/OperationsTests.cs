@@ -27,7 +27,7 @@ public sealed class OperationsTests(MarketFixture fixture) : IClassFixture<Marke
         Assert.Equal(0, PrometheusText.Value(before.Text, "aitbc_provider_jobs_total", "outcome=\"completed\""));
 
         var job = await client.SubmitChatAsync(standIn.Model.Name, [("user", "Count the tokens of this job.")], maxTokens: 16);
-        var jobId = job.GetProperty("id").GetString()!;
+        var jobId = job.Id;
         await client.LockAsync(job);
         await Market.WaitForStateAsync(jobId, "completed");
         var done = await Market.JobAsync(jobId);
@@ -37,8 +37,8 @@ public sealed class OperationsTests(MarketFixture fixture) : IClassFixture<Marke
         Assert.Equal(1, PrometheusText.Value(text, "aitbc_provider_jobs_total", "outcome=\"completed\""));
         Assert.Equal(0, PrometheusText.Value(text, "aitbc_provider_jobs_total", "outcome=\"failed\""));
         Assert.Equal(0, PrometheusText.Value(text, "aitbc_provider_jobs_total", "outcome=\"refused\""));
-        Assert.Equal(done.GetProperty("tokensIn").GetInt64(), PrometheusText.Value(text, "aitbc_provider_tokens_total", "direction=\"in\""));
-        Assert.Equal(done.GetProperty("tokensOut").GetInt64(), PrometheusText.Value(text, "aitbc_provider_tokens_total", "direction=\"out\""));
+        Assert.Equal(done.TokensIn!.Value, PrometheusText.Value(text, "aitbc_provider_tokens_total", "direction=\"in\""));
+        Assert.Equal(done.TokensOut!.Value, PrometheusText.Value(text, "aitbc_provider_tokens_total", "direction=\"out\""));
         Assert.True(PrometheusText.Declares(text, "aitbc_provider_backend_seconds", "histogram"));
         Assert.Equal(1, PrometheusText.Value(text, "aitbc_provider_backend_seconds_count"));
         Assert.True(PrometheusText.Value(text, "aitbc_provider_backend_seconds_sum") > 0);

@@ -49,8 +49,8 @@ public sealed class ProviderKilledTests(ShortEscrowMarketFixture fixture) : ICla
         var words = string.Join(' ', Enumerable.Range(1, 300).Select(i => $"w{i}"));
 
         var job = await client.SubmitChatAsync(standIn.Model.Name, [("user", words)], maxTokens: 300);
-        var jobId = job.GetProperty("id").GetString()!;
-        var expiresAt = job.GetProperty("expiresAt").GetInt64();
+        var jobId = job.Id;
+        var expiresAt = job.ExpiresAt;
         await client.LockAsync(job);
         await standIn.FirstLineSent.WaitAsync(TimeSpan.FromSeconds(30));
         await Market.WaitForStateAsync(jobId, "running");
