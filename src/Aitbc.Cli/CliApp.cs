@@ -2,6 +2,7 @@ using System.CommandLine;
 using Aitbc.Cli.Abstractions;
 using Aitbc.Cli.Commands;
 using Aitbc.Cli.Commands.Chain;
+using Aitbc.Cli.Commands.Devnet;
 
 namespace Aitbc.Cli;
 

@@ -12,8 +12,11 @@ internal sealed class Profile
     public string? WalletDaemon { get; set; }
     public string? DefaultWallet { get; set; }
 
+    /// <summary>The keystore the wallet commands use when no wallet daemon answers (the daemon's cookie is beside it).</summary>
+    public string? Keystore { get; set; }
+
     /// <summary>The keys <c>aitbc config set</c> knows, with their values.</summary>
-    public static readonly string[] Keys = ["node", "coordinator", "wallet-daemon", "default-wallet"];
+    public static readonly string[] Keys = ["node", "coordinator", "wallet-daemon", "default-wallet", "keystore"];
 
     public string? Get(string key) => key switch
     {
@@ -21,6 +24,7 @@ internal sealed class Profile
         "coordinator" => Coordinator,
         "wallet-daemon" => WalletDaemon,
         "default-wallet" => DefaultWallet,
+        "keystore" => Keystore,
         _ => throw new CliException(ExitCodes.Usage, $"unknown setting '{key}'; one of {string.Join(", ", Keys)}"),
     };
 
@@ -36,6 +40,7 @@ internal sealed class Profile
             case "coordinator": Coordinator = value; break;
             case "wallet-daemon": WalletDaemon = value; break;
             case "default-wallet": DefaultWallet = value; break;
+            case "keystore": Keystore = value is null ? null : Path.GetFullPath(value); break;
             default: throw new CliException(ExitCodes.Usage, $"unknown setting '{key}'; one of {string.Join(", ", Keys)}");
         }
     }
