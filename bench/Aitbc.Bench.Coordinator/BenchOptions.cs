@@ -1,3 +1,4 @@
+using Aitbc.Coordinator;
 using System.Globalization;
 
 namespace Aitbc.Bench.Coordinator;
@@ -5,7 +6,7 @@ namespace Aitbc.Bench.Coordinator;
 /// <summary>What to run and how much.</summary>
 internal sealed record BenchOptions
 {
-    public IReadOnlyList<string> Databases { get; init; } = ["sqlite", "postgres"];
+    public IReadOnlyList<DatabaseKind> Databases { get; init; } = [DatabaseKind.Sqlite, DatabaseKind.Postgres];
     public int Seconds { get; init; } = 10;
     public int Warmup { get; init; } = 8;
     public int Connections { get; init; } = 64;
@@ -75,9 +76,12 @@ internal sealed record BenchOptions
         return o;
     }
 
-    private static string[] ParseDatabases(string list)
+    private static DatabaseKind[] ParseDatabases(string list)
     {
         var dbs = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return dbs.Length > 0 && dbs.All(d => d is "sqlite" or "postgres") ? dbs : throw new FormatException("--db takes sqlite, postgres or both, comma-separated");
+        // Names only: Enum.TryParse also takes numbers.
+        return dbs.Length > 0 && dbs.All(d => Enum.GetNames<DatabaseKind>().Contains(d, StringComparer.OrdinalIgnoreCase))
+            ? [.. dbs.Select(d => Enum.Parse<DatabaseKind>(d, ignoreCase: true))]
+            : throw new FormatException("--db takes sqlite, postgres or both, comma-separated");
     }
 }

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using Aitbc.Coordinator.Client;
 using Aitbc.Core;
 using Aitbc.Node.Client;
 using Aitbc.ServiceDefaults;
@@ -53,13 +54,8 @@ internal sealed class BenchProvider : IAsyncDisposable
     /// <summary>Registers its offer, heartbeats every few seconds, and dials in for work.</summary>
     public async Task StartAsync(CancellationToken ct)
     {
-        var register = JsonSerializer.Serialize(new
-        {
-            models = new[] { new { model = Model, digest = Digest, priceIn = PriceIn.ToString(), priceOut = PriceOut.ToString() } },
-            concurrency = Concurrency,
-            region = "bench-1",
-            gpu = "none",
-        });
+        var register = JsonSerializer.Serialize(new RegisterProviderRequest([new ModelOffer(Model, Digest, PriceIn, PriceOut)],
+            Concurrency, "bench-1", "none"), CoordinatorJson.Default.RegisterProviderRequest);
         await PostAsync("/v1/providers/register", register, ct);
         _heartbeats = Task.Run(() => HeartbeatsAsync(_stop.Token), CancellationToken.None);
 
@@ -67,7 +63,7 @@ internal sealed class BenchProvider : IAsyncDisposable
         var timestamp = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         socket.Options.SetRequestHeader(HttpSignature.AddressHeader, Address.ToString());
         socket.Options.SetRequestHeader(HttpSignature.TimestampHeader, timestamp.ToString(CultureInfo.InvariantCulture));
-        socket.Options.SetRequestHeader(HttpSignature.SignatureHeader, HttpSignature.Sign(_key, "GET", "/v1/providers/connect", timestamp, []));
+        socket.Options.SetRequestHeader(HttpSignature.SignatureHeader, HttpSignature.Sign(_key, "GET", DispatchMessage.Path, timestamp, []));
         await socket.ConnectAsync(new UriBuilder(new Uri(_coordinator, "/v1/providers/connect")) { Scheme = "ws" }.Uri, ct);
         _socket = socket;
         _receiving = Task.Run(() => ReceiveAsync(socket, _stop.Token), CancellationToken.None);
@@ -113,14 +109,12 @@ internal sealed class BenchProvider : IAsyncDisposable
                 {
                     return;
                 }
-                using var doc = JsonDocument.Parse(buffer.AsMemory(0, count));
-                if (doc.RootElement.GetProperty("type").GetString() != "job")
+                if (DispatchMessage.TryRead(buffer.AsSpan(0, count), out _) is not JobMessage { Job.Id: var id })
                 {
                     continue;
                 }
-                var id = doc.RootElement.GetProperty("job").GetProperty("id").GetString()!;
                 Received.TryAdd(id, arrived);
-                await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new { type = "accept", jobId = id }), WebSocketMessageType.Text, true, ct);
+                await socket.SendAsync(new AcceptMessage(id).ToUtf8Bytes(), WebSocketMessageType.Text, true, ct);
             }
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException)

@@ -77,14 +77,14 @@ internal sealed class CoordinatorBenchmark(BenchOptions options, TextWriter prog
         }
     }
 
-    private async Task<DatabaseFigures> RunDatabaseAsync(string database, string dir, Uri nodeUri, NodeClient node, Ed25519Key[] submitters, Ed25519Key[] payers,
+    private async Task<DatabaseFigures> RunDatabaseAsync(DatabaseKind database, string dir, Uri nodeUri, NodeClient node, Ed25519Key[] submitters, Ed25519Key[] payers,
         CancellationToken ct)
     {
         PostgresServer? postgres = null;
         try
         {
             string connectionString;
-            if (database == "postgres")
+            if (database == DatabaseKind.Postgres)
             {
                 progress.WriteLine("PostgreSQL: starting a server (initdb, postgres on loopback)…");
                 postgres = await PostgresServer.StartAsync();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Aitbc.Coordinator.Client;
 using Aitbc.Core;
 using Aitbc.Node.Client;
 
@@ -112,17 +113,7 @@ internal static class DispatchProbe
     /// <summary>Submits one job (signed by the client) and answers its id and the escrow.lock the coordinator quoted.</summary>
     private static async Task<(string Id, EscrowLockBody Lock)> SubmitAsync(HttpClient client, string model, int i, CancellationToken ct)
     {
-        var body = $$"""{"model":"{{model}}","prompt":"dispatch probe {{i}}","maxTokens":16,"maxPrice":"1000000000000","idempotencyKey":"{{Guid.NewGuid():N}}"}""";
-        using var content = new StringContent(body, Encoding.UTF8, "application/json");
-        using var response = await client.PostAsync(new Uri("/v1/jobs", UriKind.Relative), content, ct);
-        var text = await response.Content.ReadAsStringAsync(ct);
-        if (response.StatusCode != HttpStatusCode.Created)
-        {
-            throw new InvalidOperationException($"POST /v1/jobs answered {(int)response.StatusCode}: {text}");
-        }
-        using var doc = JsonDocument.Parse(text);
-        var escrow = doc.RootElement.GetProperty("escrow").GetProperty("body");
-        return (doc.RootElement.GetProperty("id").GetString()!, new EscrowLockBody(escrow.GetProperty("jobId").GetString()!,
-            Address.Parse(escrow.GetProperty("provider").GetString()!), Amount.Parse(escrow.GetProperty("amount").GetString()!), escrow.GetProperty("expiresAt").GetInt64()));
+        var job = await new MarketClient(client).SubmitAsync(SubmitJobRequest.OfPrompt(model, $"dispatch probe {i}", 16, new Amount(1_000_000_000_000)), ct);
+        return (job.Id, job.Escrow.Body.ToTxBody());
     }
 }

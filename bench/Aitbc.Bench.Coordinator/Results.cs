@@ -1,3 +1,4 @@
+using Aitbc.Coordinator;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -5,7 +6,7 @@ using System.Text.Json;
 namespace Aitbc.Bench.Coordinator;
 
 /// <summary>One database's figures, with the load average (1, 5, 15 min) before and after.</summary>
-internal sealed record DatabaseFigures(string Database, string LoadBefore, string LoadAfter, SubmitFigures Submit, DispatchFigures Dispatch);
+internal sealed record DatabaseFigures(DatabaseKind Database, string LoadBefore, string LoadAfter, SubmitFigures Submit, DispatchFigures Dispatch);
 
 /// <summary>The figures of one run.</summary>
 internal sealed record BenchResult(BenchOptions Options, int Cores, string LoadAtStart, string LoadAtEnd, IReadOnlyList<DatabaseFigures> Databases,
@@ -34,7 +35,7 @@ internal sealed record BenchResult(BenchOptions Options, int Cores, string LoadA
             var x = d.Dispatch;
             var refused = s.Refused.Count == 0 ? "0" : string.Join(", ", s.Refused.Select(r => $"{r.Key} ×{r.Value}"));
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"| {d.Database} | **{s.PerSecond:0}/s**{(s.RanOut ? " (ran out of bodies: a lower bound)" : "")} | {s.PerSecond / RawKestrel.PerSecond:0.00} | {Ms(s.P50Ms)} | {Ms(s.P90Ms)} | **{Ms(s.P99Ms)}** | {Ms(s.MaxMs)} | {s.CpuUsPerSubmission:0} µs | {refused} | {Ms(x.P50Ms)} | {Ms(x.P90Ms)} | **{Ms(x.P99Ms)}** | {Ms(x.MaxMs)} | {Ms(x.FromBlockP50Ms)} / {Ms(x.FromBlockP99Ms)} | {d.LoadBefore} → {d.LoadAfter} |");
+                $"| {d.Database.ToString().ToLowerInvariant()} | **{s.PerSecond:0}/s**{(s.RanOut ? " (ran out of bodies: a lower bound)" : "")} | {s.PerSecond / RawKestrel.PerSecond:0.00} | {Ms(s.P50Ms)} | {Ms(s.P90Ms)} | **{Ms(s.P99Ms)}** | {Ms(s.MaxMs)} | {s.CpuUsPerSubmission:0} µs | {refused} | {Ms(x.P50Ms)} | {Ms(x.P90Ms)} | **{Ms(x.P99Ms)}** | {Ms(x.MaxMs)} | {Ms(x.FromBlockP50Ms)} / {Ms(x.FromBlockP99Ms)} | {d.LoadBefore} → {d.LoadAfter} |");
         }
         var k = RawKestrel;
         sb.AppendLine(CultureInfo.InvariantCulture,
@@ -46,7 +47,7 @@ internal sealed record BenchResult(BenchOptions Options, int Cores, string LoadA
             var x = d.Dispatch;
             var submitMet = s.PerSecond >= GoalSubmissionsPerSecond && s.P99Ms < GoalSubmitP99Ms;
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"{d.Database}: {s.Created} jobs created in {s.Seconds} s; goal ≥ {GoalSubmissionsPerSecond:0}/s with p99 < {GoalSubmitP99Ms:0} ms{(d.Database == "sqlite" ? "" : " (stated for SQLite)")}: {(submitMet ? "met" : "NOT met")}. " +
+                $"{d.Database.ToString().ToLowerInvariant()}: {s.Created} jobs created in {s.Seconds} s; goal ≥ {GoalSubmissionsPerSecond:0}/s with p99 < {GoalSubmitP99Ms:0} ms{(d.Database == DatabaseKind.Sqlite ? "" : " (stated for SQLite)")}: {(submitMet ? "met" : "NOT met")}. " +
                 $"Dispatch: {x.Jobs} jobs ({x.Missing} missing), {x.EscrowsPerBlock:0.0} escrows per block; goal p99 < {GoalDispatchP99Ms:0} ms: {(x.P99Ms < GoalDispatchP99Ms && x.Missing == 0 ? "met" : "NOT met")}.");
         }
         sb.AppendLine();

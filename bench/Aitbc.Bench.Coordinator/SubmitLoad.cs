@@ -3,6 +3,8 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json;
+using Aitbc.Coordinator.Client;
 using Aitbc.Core;
 using Aitbc.Node.Client;
 
@@ -32,8 +34,9 @@ internal static class SubmitLoad
             bodies[c] = new byte[perConnection][];
             for (var i = 0; i < perConnection; i++)
             {
-                bodies[c][i] = Encoding.UTF8.GetBytes(
-                    $$"""{"model":"{{models[(c + i) % models.Length]}}","prompt":"summarise the following text in one line: the quick brown fox jumps over the lazy dog {{i}}","maxTokens":{{maxTokens}},"maxPrice":"1000000000000","idempotencyKey":"{{run}}-{{c}}-{{i}}"}""");
+                bodies[c][i] = JsonSerializer.SerializeToUtf8Bytes(SubmitJobRequest.OfPrompt(models[(c + i) % models.Length],
+                    $"summarise the following text in one line: the quick brown fox jumps over the lazy dog {i}", maxTokens, new Amount(1_000_000_000_000),
+                    $"{run}-{c}-{i}"), CoordinatorJson.Default.SubmitJobRequest);
             }
         });
         var http = clients.Select(k => new HttpClient(new SigningHandler(k)) { BaseAddress = coordinator, Timeout = TimeSpan.FromSeconds(60) }).ToArray();

@@ -47,9 +47,11 @@ internal sealed record CpuSnapshot(long At, TimeSpan Node, TimeSpan Bench, long 
     {
         foreach (var line in text.Split('\n'))
         {
-            if (line.StartsWith(name + " ", StringComparison.Ordinal))
+            // "name value" or "name{labels} value" (the exporter labels each series with its meter).
+            if (line.StartsWith(name + " ", StringComparison.Ordinal) || line.StartsWith(name + "{", StringComparison.Ordinal))
             {
-                return double.Parse(line[(name.Length + 1)..], CultureInfo.InvariantCulture);
+                var value = line[(line.IndexOf('}', StringComparison.Ordinal) is var close and >= 0 ? close + 1 : name.Length)..].Trim().Split(' ')[0];
+                return double.Parse(value, CultureInfo.InvariantCulture);
             }
         }
         return double.NaN;

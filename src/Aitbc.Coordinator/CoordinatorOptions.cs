@@ -13,10 +13,9 @@ public sealed class CoordinatorOptions
     [Range(0, 65535)]
     public int Port { get; set; } = 8000;
 
-    /// <summary>"sqlite" (default, one file) or "postgres".</summary>
-    [Required]
-    [RegularExpression("^(sqlite|postgres)$")]
-    public string Database { get; set; } = "sqlite";
+    /// <summary><c>sqlite</c> (default, one file) or <c>postgres</c> (the setting's text, any case).</summary>
+    [EnumDataType(typeof(DatabaseKind))]
+    public DatabaseKind Database { get; set; } = DatabaseKind.Sqlite;
 
     /// <summary>SQLite: a file path; PostgreSQL: an Npgsql connection string.</summary>
     [Required]
@@ -112,4 +111,11 @@ public sealed class CoordinatorOptions
 
     [Range(1, 1_000_000)]
     public int MaxTokensLimit { get; set; } = 32_768;
+}
+
+/// <summary>The coordinator's database: one SQLite file, or a PostgreSQL database several instances may share.</summary>
+public enum DatabaseKind
+{
+    Sqlite,
+    Postgres,
 }

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using System.Threading.RateLimiting;
 using Aitbc.Coordinator.Admin;
 using Aitbc.Coordinator.Auth;
@@ -12,7 +10,6 @@ using Aitbc.Core;
 using Aitbc.Node.Client;
 using Aitbc.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.RateLimiting;
@@ -42,11 +39,13 @@ public sealed class CoordinatorServer : IAsyncDisposable
     {
         ReadSecretFiles(options);
         var builder = ServiceHost.CreateBuilder(options.Host, options.Port, logging);
+        var meter = builder.AddServiceDefaults(CoordinatorMetrics.MeterName);
         var services = builder.Services;
         services.AddSingleton(options);
+        services.AddSingleton(sp => new CoordinatorMetrics(meter, sp));
         services.AddSingleton(new MarketClock(time ?? TimeProvider.System));
         services.AddSingleton(sp => new SignedRequests(sp.GetRequiredService<MarketClock>().Time, sp.GetService<ReplayLedger>(), options));
-        if (options.Database == "postgres")
+        if (options.Database == DatabaseKind.Postgres)
         {
             services.AddDbContext<PostgresCoordinatorDb>(o => o.UseNpgsql(options.ConnectionString));
             services.AddScoped<CoordinatorDb>(sp => sp.GetRequiredService<PostgresCoordinatorDb>());
@@ -65,6 +64,7 @@ public sealed class CoordinatorServer : IAsyncDisposable
         }
         services.AddSingleton(new HttpClient { BaseAddress = new Uri(options.Node), Timeout = TimeSpan.FromSeconds(30) });
         services.AddSingleton(sp => new NodeClient(sp.GetRequiredService<HttpClient>()));
+        services.Configure<Microsoft.AspNetCore.OpenApi.OpenApiOptions>("v1", OpenApiSchemas.DescribeCoreTypes);
         services.AddSingleton<MarketBook>();
         services.AddSingleton<JobWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<JobWriter>());
@@ -103,15 +103,17 @@ public sealed class CoordinatorServer : IAsyncDisposable
                     }));
         });
         services.AddHealthChecks()
-            .AddCheck<DatabaseCheck>("database", tags: ["ready"])
-            .AddCheck<ChainCheck>("chain", tags: ["ready"]);
+            .AddCheck<DatabaseCheck>("database", tags: [PlatformDefaults.Ready])
+            .AddCheck<ChainCheck>("chain", tags: [PlatformDefaults.Ready]);
 
         var app = builder.Build();
+        // Its gauges are there from the first scrape, before anything was dispatched.
+        app.Services.GetRequiredService<CoordinatorMetrics>();
         await using (var scope = app.Services.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<CoordinatorDb>();
             await db.Database.MigrateAsync(ct);
-            if (options.Database == "sqlite")
+            if (options.Database == DatabaseKind.Sqlite)
             {
                 // Persistent in the file: readers no longer block the writer, and a commit is one append.
                 await db.Database.ExecuteSqlRawAsync(SqliteConnectionSetup.JournalMode, ct);
@@ -121,39 +123,15 @@ public sealed class CoordinatorServer : IAsyncDisposable
         app.UseStatusCodePages();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         app.UseRateLimiter();
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
-        app.MapOpenApi();
+        app.MapDefaultEndpoints();
         app.UseSwaggerUI(o =>
         {
             o.RoutePrefix = "docs";
             o.SwaggerEndpoint("/openapi/v1.json", "AITBC coordinator v1");
         });
-        app.MapGet("/metrics", Metrics).ExcludeFromDescription();
         app.MapGroup("/v1").MapProvidersApi().MapJobsApi().MapDispatchApi().MapAdminApi();
         await app.StartAsync(ct);
         return new CoordinatorServer(app);
-    }
-
-    private static async Task<IResult> Metrics(CoordinatorDb db, Dispatcher dispatcher, ChainFollower follower, ProviderConnections connections, EventStreamSlots streams,
-        CancellationToken ct)
-    {
-        var byState = await db.Jobs.AsNoTracking().GroupBy(j => j.State).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(ct);
-        var online = await db.Providers.CountAsync(p => p.Status == ProviderStatuses.Online, ct);
-        var sb = new StringBuilder();
-        sb.Append("# HELP aitbc_jobs Jobs by state.\n# TYPE aitbc_jobs gauge\n");
-        foreach (var s in byState)
-        {
-            sb.Append(CultureInfo.InvariantCulture, $"aitbc_jobs{{state=\"{s.Key}\"}} {s.Count}\n");
-        }
-        sb.Append(CultureInfo.InvariantCulture, $"# HELP aitbc_providers_online Providers heartbeating.\n# TYPE aitbc_providers_online gauge\naitbc_providers_online {online}\n");
-        sb.Append(CultureInfo.InvariantCulture, $"# HELP aitbc_provider_connections Dispatch connections on this instance.\n# TYPE aitbc_provider_connections gauge\naitbc_provider_connections {connections.Count}\n");
-        sb.Append(CultureInfo.InvariantCulture, $"# HELP aitbc_jobs_dispatched_total Jobs dispatched by this instance.\n# TYPE aitbc_jobs_dispatched_total counter\naitbc_jobs_dispatched_total {Interlocked.Read(ref dispatcher.Dispatched)}\n");
-        sb.Append(CultureInfo.InvariantCulture, $"# HELP aitbc_escrow_events_total Escrow changes seen on the chain.\n# TYPE aitbc_escrow_events_total counter\naitbc_escrow_events_total {Interlocked.Read(ref follower.EscrowsSeen)}\n");
-        sb.Append(CultureInfo.InvariantCulture, $"# HELP aitbc_event_streams Open job event streams on this instance.\n# TYPE aitbc_event_streams gauge\naitbc_event_streams {streams.Open}\n");
-        sb.Append(CultureInfo.InvariantCulture, $"# HELP aitbc_chain_catch_up_calls_total Node calls made to catch up on escrows after a (re)connect.\n# TYPE aitbc_chain_catch_up_calls_total counter\naitbc_chain_catch_up_calls_total {Interlocked.Read(ref follower.CatchUpCalls)}\n");
-        sb.Append(CultureInfo.InvariantCulture, $"# HELP aitbc_chain_connected Whether the escrow stream is connected.\n# TYPE aitbc_chain_connected gauge\naitbc_chain_connected {(follower.Connected ? 1 : 0)}\n");
-        return Results.Text(sb.ToString(), "text/plain; version=0.0.4");
     }
 
     /// <summary>Secrets given as files (<c>--admin-token-file</c>, <c>--connection-string-file</c>): the first line of each, so no flag or environment holds them.</summary>

@@ -24,7 +24,7 @@ internal static class MarketErrors
     public static readonly ApiError InvalidParameter = CommonErrors.InvalidParameter;
 
     /// <summary>503 <c>busy</c> with <c>Retry-After: 1</c>: a queue is full; nothing was done.</summary>
-    public static Microsoft.AspNetCore.Http.IResult BusyProblem(Microsoft.AspNetCore.Http.HttpContext http, string detail)
+    public static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult BusyProblem(Microsoft.AspNetCore.Http.HttpContext http, string detail)
     {
         http.Response.Headers.RetryAfter = "1";
         return Problems.Of(Busy, detail);

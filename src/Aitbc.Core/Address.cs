@@ -63,7 +63,7 @@ public readonly struct Address : IEquatable<Address>
     public static bool operator !=(Address left, Address right) => !left.Equals(right);
 }
 
-internal sealed class AddressJsonConverter : JsonConverter<Address>
+public sealed class AddressJsonConverter : JsonConverter<Address>
 {
     public override Address Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {

@@ -112,7 +112,7 @@ public readonly record struct Amount(ulong Units) : IComparable<Amount>
     }
 }
 
-internal sealed class AmountJsonConverter : JsonConverter<Amount>
+public sealed class AmountJsonConverter : JsonConverter<Amount>
 {
     public override Amount Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
         reader.TokenType == JsonTokenType.String && Amount.TryParse(reader.GetString(), out var amount)

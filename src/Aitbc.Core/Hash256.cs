@@ -66,7 +66,7 @@ public readonly struct Hash256 : IEquatable<Hash256>
     public static bool operator !=(Hash256 left, Hash256 right) => !left.Equals(right);
 }
 
-internal sealed class Hash256JsonConverter : JsonConverter<Hash256>
+public sealed class Hash256JsonConverter : JsonConverter<Hash256>
 {
     public override Hash256 Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
         reader.TokenType == JsonTokenType.String && Hash256.TryParse(reader.GetString(), out var hash)

@@ -7,7 +7,6 @@ using Aitbc.Node.Rpc;
 using Aitbc.Node.Storage;
 using Aitbc.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -53,6 +52,7 @@ public sealed class NodeServer : IAsyncDisposable
             k.Limits.MaxRequestBodySize = TxsApi.MaxBatchBody;
             k.Limits.MaxConcurrentConnections = options.MaxConnections;
         });
+        var meter = builder.AddServiceDefaults(NodeMetrics.MeterName);
 
         var kv = store ?? new RocksDbStore(Path.Combine(options.DataDir, "chain"));
         Blockchain chain;
@@ -91,17 +91,15 @@ public sealed class NodeServer : IAsyncDisposable
                 Admission = admission,
             };
             builder.Services.AddSingleton(node);
+            _ = new NodeMetrics(meter, node);
             builder.Services.AddSingleton<IDisposable>(loggerFactory);
-            builder.Services.AddHealthChecks().AddCheck("consensus", () => producer.Running ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy(producer.Fault?.Message ?? "not running"), ["ready"]);
+            builder.Services.AddHealthChecks().AddCheck("consensus", () => producer.Running ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy(producer.Fault?.Message ?? "not running"), [PlatformDefaults.Ready]);
 
             var app = builder.Build();
             app.UseExceptionHandler();
             app.UseStatusCodePages();
             app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
-            app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-            app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
-            app.MapOpenApi();
-            app.MapMetrics();
+            app.MapDefaultEndpoints();
             var v1 = app.MapGroup("/v1");
             v1.MapChainApi().MapTxsApi().MapAccountsApi().MapFaucetApi().MapWebSocketApi();
 

@@ -1,6 +1,6 @@
-using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text.Json;
+using Aitbc.Coordinator.Client;
 using Aitbc.Core;
 using Aitbc.Node.Client;
 using Aitbc.Provider.Jobs;
@@ -17,7 +17,7 @@ namespace Aitbc.Provider;
 internal sealed partial class CoordinatorLink(JobRunner runner, ResultDeliveries deliveries, HttpClient coordinator, IProviderSigner signer, ProviderOptions options,
     TimeProvider time, ILogger<CoordinatorLink> log) : IDisposable
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly MarketClient _market = new(coordinator);
     private readonly SemaphoreSlim _send = new(1, 1);
     private ClientWebSocket? _socket;
 
@@ -32,17 +32,16 @@ internal sealed partial class CoordinatorLink(JobRunner runner, ResultDeliveries
 
     public async Task RegisterAsync(CancellationToken ct)
     {
-        var body = new
+        var (priceIn, priceOut) = (new Amount((ulong)options.PriceIn), new Amount((ulong)options.PriceOut));
+        var request = new RegisterProviderRequest([.. runner.Models.Values.Select(m => new ModelOffer(m.Name, m.Digest, priceIn, priceOut))],
+            options.Concurrency, options.Region, options.Gpu);
+        try
         {
-            models = runner.Models.Values.Select(m => new { model = m.Name, digest = m.Digest, priceIn = options.PriceIn.ToString(System.Globalization.CultureInfo.InvariantCulture), priceOut = options.PriceOut.ToString(System.Globalization.CultureInfo.InvariantCulture) }),
-            concurrency = options.Concurrency,
-            region = options.Region,
-            gpu = options.Gpu,
-        };
-        using var response = await coordinator.PostAsJsonAsync(new Uri("/v1/providers/register", UriKind.Relative), body, Json, ct);
-        if (!response.IsSuccessStatusCode)
+            await _market.RegisterAsync(request, ct);
+        }
+        catch (MarketException e)
         {
-            throw new InvalidOperationException($"The coordinator refused the registration: {await NodeClient.ReadProblemAsync(response, ct)}");
+            throw new InvalidOperationException($"The coordinator refused the registration: {e.Problem}", e);
         }
     }
 
@@ -54,11 +53,15 @@ internal sealed partial class CoordinatorLink(JobRunner runner, ResultDeliveries
         {
             try
             {
-                using var response = await coordinator.PostAsync(new Uri("/v1/providers/heartbeat", UriKind.Relative), new ByteArrayContent([]), ct);
-                if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
-                {
-                    await RegisterAsync(ct);
-                }
+                await _market.HeartbeatAsync(ct);
+            }
+            catch (MarketException e) when (e.Problem.Status == 404)
+            {
+                await RegisterAsync(ct);
+            }
+            catch (MarketException e)
+            {
+                LogUnreachable(log, options.Coordinator, $"the heartbeat was refused: {e.Problem}");
             }
             catch (HttpRequestException e)
             {
@@ -86,7 +89,7 @@ internal sealed partial class CoordinatorLink(JobRunner runner, ResultDeliveries
             {
                 using var socket = new ClientWebSocket();
                 var ts = time.GetUtcNow().ToUnixTimeMilliseconds();
-                const string path = "/v1/providers/connect";
+                const string path = DispatchMessage.Path;
                 socket.Options.SetRequestHeader(HttpSignature.AddressHeader, signer.Address.ToString());
                 socket.Options.SetRequestHeader(HttpSignature.TimestampHeader, ts.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 socket.Options.SetRequestHeader(HttpSignature.SignatureHeader, await signer.SignRequestAsync("GET", path, ts, Hash256.Compute([]), ct));
@@ -162,16 +165,20 @@ internal sealed partial class CoordinatorLink(JobRunner runner, ResultDeliveries
                 continue;
             }
             using var owned = doc;
-            if (doc.RootElement.TryGetProperty("type", out var type) && type.GetString() == "job" && doc.RootElement.TryGetProperty("job", out _))
+            // The job is read twice: bound as the record, and checked field by field as it came (ReadDispatch), so that a
+            // job that does not bind is still answered with the reason.
+            var message = DispatchMessage.TryRead(doc.RootElement, out var unbound);
+            if (message is JobMessage || IsJobEnvelope(doc.RootElement))
             {
                 Interlocked.Increment(ref JobsReceived);
                 var job = doc.RootElement.GetProperty("job").Clone();
+                var offer = (message as JobMessage)?.Job;
                 Interlocked.Increment(ref _handling);
                 _ = Task.Run(async () =>
                 {
                     try
                     {
-                        await HandleJobAsync(socket, job, jobs);
+                        await HandleJobAsync(socket, job, offer, unbound, jobs);
                     }
                     finally
                     {
@@ -240,10 +247,15 @@ internal sealed partial class CoordinatorLink(JobRunner runner, ResultDeliveries
             : (null, null, "the job's price does not fit in 64 bits");
     }
 
+    /// <summary><c>{"type":"job","job":…}</c>, whether or not the job binds.</summary>
+    private static bool IsJobEnvelope(JsonElement root) =>
+        root.ValueKind == JsonValueKind.Object && root.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == "job" &&
+        root.TryGetProperty("job", out _);
+
     /// <summary>The most output tokens a job may ask for (the chain's and the coordinator's limit is far below).</summary>
     internal const int MaxTokensLimit = 1_000_000;
 
-    private async Task HandleJobAsync(ClientWebSocket socket, JsonElement j, CancellationToken jobs)
+    private async Task HandleJobAsync(ClientWebSocket socket, JsonElement j, JobOffer? offer, string? unbound, CancellationToken jobs)
     {
         var id = j.ValueKind == JsonValueKind.Object && j.TryGetProperty("id", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString()! : "";
         // What this handler holds until it hands it on: the job's claim (a refundable check) and a slot.
@@ -254,13 +266,15 @@ internal sealed partial class CoordinatorLink(JobRunner runner, ResultDeliveries
             // Only what to run comes from the message: prices, quote and input bound are this provider's own,
             // whatever priceIn, priceOut, amount or inputTokenBound the message names.
             var (spec, digest, invalid) = ReadDispatch(j, options);
-            if (spec is null)
+            if (spec is null || offer is null)
             {
-                LogBadDispatch(log, id, invalid!);
-                await SendAsync(socket, new { type = "reject", jobId = id, reason = invalid });
+                // A job the checks take but that does not bind as the record (a price or deadline of the wrong kind) is refused the same way.
+                invalid ??= $"the job does not read: {unbound}";
+                LogBadDispatch(log, id, invalid);
+                await SendAsync(socket, new RejectMessage(id, invalid));
                 return;
             }
-            var (namedIn, namedOut) = (NamedPrice(j, "priceIn"), NamedPrice(j, "priceOut"));
+            var (namedIn, namedOut) = (offer.PriceIn, offer.PriceOut);
             var check = await runner.CheckAsync(spec, digest, jobs);
             claimed = check.Refundable ? spec : null;
             if (check.Refusal is null && (namedIn != spec.PriceIn || namedOut != spec.PriceOut))
@@ -276,7 +290,7 @@ internal sealed partial class CoordinatorLink(JobRunner runner, ResultDeliveries
                 // At capacity, the escrow (this job's own client's, checked) goes back too: the coordinator fails a declined
                 // job ("retry elsewhere"), and the client could otherwise not lock anew until the escrow expires.
                 var reason = check.Refusal ?? "the provider is at full capacity";
-                await SendAsync(socket, new { type = "reject", jobId = id, reason = runner.Refuse(spec, reason).Refusal });
+                await SendAsync(socket, new RejectMessage(id, runner.Refuse(spec, reason).Refusal));
                 // Only an escrow this dispatch claimed and found to be this job's goes back (never one of a job already running here).
                 if (claimed is not null)
                 {
@@ -285,7 +299,7 @@ internal sealed partial class CoordinatorLink(JobRunner runner, ResultDeliveries
                 }
                 return;
             }
-            if (!await SendAsync(socket, new { type = "accept", jobId = id }))
+            if (!await SendAsync(socket, new AcceptMessage(id)))
             {
                 // The coordinator cannot have heard the accept: work done now could be paid for but never delivered.
                 runner.Release();
@@ -296,7 +310,7 @@ internal sealed partial class CoordinatorLink(JobRunner runner, ResultDeliveries
             }
             // RunAsync owns the claim and the slot from here.
             (claimed, reserved) = (null, false);
-            var outcome = await runner.RunAsync(spec, text => SendAsync(socket, new { type = "token", jobId = id, text }), deliveries, jobs);
+            var outcome = await runner.RunAsync(spec, text => SendAsync(socket, new TokenMessage(id, text)), deliveries, jobs);
             if (outcome.Completed)
             {
                 await deliveries.DeliverAsync(outcome.Kept!);
@@ -304,10 +318,11 @@ internal sealed partial class CoordinatorLink(JobRunner runner, ResultDeliveries
             else if (!outcome.SettlePending)
             {
                 // Refunded (or to be refunded at expiry): the coordinator hears of the failure. A settle still pending is no failure.
-                using var posted = await coordinator.PostAsJsonAsync(new Uri($"/v1/jobs/{id}/fail", UriKind.Relative), new { reason = outcome.Failure }, Json, CancellationToken.None);
+                await _market.FailAsync(id, outcome.Failure!, CancellationToken.None);
             }
         }
-        catch (Exception e) when (e is HttpRequestException or WebSocketException or OperationCanceledException or InvalidOperationException or KeyNotFoundException or FormatException)
+        catch (Exception e) when (e is HttpRequestException or WebSocketException or OperationCanceledException or InvalidOperationException or KeyNotFoundException or FormatException
+            or MarketException)
         {
             LogJobError(log, id, e.Message);
         }
@@ -324,13 +339,10 @@ internal sealed partial class CoordinatorLink(JobRunner runner, ResultDeliveries
         }
     }
 
-    private static Amount? NamedPrice(JsonElement job, string name) =>
-        job.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String && Amount.TryParse(p.GetString(), out var amount) ? amount : null;
-
     /// <summary>Sends a message if the connection is still open; false when it could not be sent.</summary>
-    private async Task<bool> SendAsync(ClientWebSocket socket, object message)
+    private async Task<bool> SendAsync(ClientWebSocket socket, DispatchMessage message)
     {
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(message, Json);
+        var bytes = message.ToUtf8Bytes();
         await _send.WaitAsync();
         try
         {

@@ -7,6 +7,7 @@ using Aitbc.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 
 namespace Aitbc.Provider;
@@ -71,18 +72,24 @@ public sealed class ProviderServer : IAsyncDisposable
     {
         var clock = time ?? TimeProvider.System;
         var builder = ServiceHost.CreateBuilder(options.Host, options.Port, logging);
+        var meter = builder.AddServiceDefaults(ProviderMetrics.MeterName);
+        var metrics = new ProviderMetrics(meter);
         var nodeHttp = new HttpClient { BaseAddress = new Uri(options.Node), Timeout = TimeSpan.FromSeconds(60) };
         var coordinatorHttp = new HttpClient(new SigningHandler(signer.Address, signer.SignRequestAsync, clock)) { BaseAddress = new Uri(options.Coordinator), Timeout = TimeSpan.FromSeconds(60) };
         var node = new NodeClient(nodeHttp);
         var nonces = new NonceSequencer(node, signer.Address);
         var loggers = ServiceHost.CreateLoggerFactory(logging);
-        var runner = new JobRunner(backend, node, nonces, signer, options, clock, loggers.CreateLogger<JobRunner>());
+        var runner = new JobRunner(backend, node, nonces, signer, options, clock, metrics, loggers.CreateLogger<JobRunner>());
         var deliveries = new ResultDeliveries(coordinatorHttp, node, signer.Address, options, clock, loggers.CreateLogger<ResultDeliveries>());
         var directResults = new ResultDeliveries(coordinatorHttp, node, signer.Address, options, clock, loggers.CreateLogger<ResultDeliveries>(), direct: true);
         var link = new CoordinatorLink(runner, deliveries, coordinatorHttp, signer, options, clock, loggers.CreateLogger<CoordinatorLink>());
         var ctx = new ProviderContext(runner, link, deliveries, directResults, node, options, backend.Name, clock);
         IDisposable[] owned = [ctx, link, deliveries, directResults, runner, nonces, backend, nodeHttp, coordinatorHttp, loggers];
         builder.Services.AddSingleton(ctx);
+        ProviderMetrics.Observe(meter, ctx);
+        // Ready: the dispatch connection is open, so the coordinator can hand this provider jobs.
+        builder.Services.AddHealthChecks().AddCheck("coordinator",
+            () => link.Connected ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("no dispatch connection to the coordinator"), [PlatformDefaults.Ready]);
         var app = builder.Build();
         try
         {
@@ -101,9 +108,7 @@ public sealed class ProviderServer : IAsyncDisposable
         }
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.MapHealthChecks("/health/live");
-        app.MapHealthChecks("/health/ready");
-        app.MapOpenApi();
+        app.MapDefaultEndpoints();
         app.MapGroup("/v1").MapProviderApi();
         await app.StartAsync(ct);
         var stop = new CancellationTokenSource();

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Aitbc.ServiceDefaults;
 
@@ -19,7 +20,8 @@ public static class CommonErrors
 /// <summary>Maps the error catalogue to RFC 9457 problem details, in one place.</summary>
 public static class Problems
 {
-    public static IResult Of(ApiError error, string? detail = null, IDictionary<string, object?>? extra = null)
+    /// <summary>A typed result, so that handlers returning <c>Results&lt;…, ProblemHttpResult&gt;</c> document their problems in OpenAPI.</summary>
+    public static ProblemHttpResult Of(ApiError error, string? detail = null, IDictionary<string, object?>? extra = null)
     {
         var extensions = new Dictionary<string, object?> { ["code"] = error.Code };
         if (extra is not null)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Aitbc.ServiceDefaults;
 
@@ -12,7 +13,7 @@ public static class RequestBody
 {
     private const int FirstBuffer = 16 * 1024;
 
-    public static async Task<(byte[]? Body, IResult? Error)> ReadAsync(HttpRequest request, int limit, CancellationToken ct)
+    public static async Task<(byte[]? Body, ProblemHttpResult? Error)> ReadAsync(HttpRequest request, int limit, CancellationToken ct)
     {
         if (request.ContentType is { } type && !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
         {
@@ -60,7 +61,7 @@ public static class RequestBody
     }
 
     /// <summary>Reads and deserializes a JSON body; malformed or mistyped JSON is a problem naming what is wrong.</summary>
-    public static async Task<(T? Value, IResult? Error)> ReadJsonAsync<T>(HttpRequest request, int limit, System.Text.Json.JsonSerializerOptions options, CancellationToken ct)
+    public static async Task<(T? Value, ProblemHttpResult? Error)> ReadJsonAsync<T>(HttpRequest request, int limit, System.Text.Json.JsonSerializerOptions options, CancellationToken ct)
         where T : class
     {
         var (body, error) = await ReadAsync(request, limit, ct);

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -8,9 +7,9 @@ using Microsoft.Extensions.Logging;
 namespace Aitbc.ServiceDefaults;
 
 /// <summary>
-/// What every service's web host shares: logging (single-line console, or the caller's), Kestrel on
-/// one address without a server header, problem details (with a <c>code</c> also for the problems the
-/// framework writes by itself), OpenAPI, health checks, and JSON that leaves out nulls.
+/// What every service's web host is built on: logging (single-line console, or the caller's), Kestrel on
+/// one address without a server header, and JSON that leaves out nulls. The rest every service shares
+/// (problem details, OpenAPI, health, metrics, traces) is <see cref="PlatformDefaults"/>.
 /// </summary>
 public static class ServiceHost
 {
@@ -27,24 +26,6 @@ public static class ServiceHost
             kestrel?.Invoke(k);
         });
         builder.WebHost.UseUrls($"http://{(host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host)}:{port}");
-        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
-        {
-            var fallback = c.ProblemDetails.Status switch
-            {
-                StatusCodes.Status400BadRequest => CommonErrors.InvalidParameter,
-                StatusCodes.Status404NotFound => CommonErrors.NotFound,
-                StatusCodes.Status413PayloadTooLarge => CommonErrors.PayloadTooLarge,
-                StatusCodes.Status415UnsupportedMediaType => CommonErrors.UnsupportedMediaType,
-                _ => null,
-            };
-            if (fallback is not null)
-            {
-                c.ProblemDetails.Extensions.TryAdd("code", fallback.Code);
-                c.ProblemDetails.Detail ??= fallback.Title;
-            }
-        });
-        builder.Services.AddOpenApi();
-        builder.Services.AddHealthChecks();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
         return builder;
     }

@@ -36,7 +36,7 @@ public sealed class WalletOptions
     [Range(1, 10_000)]
     public int MaxTokensPerWallet { get; set; } = 64;
 
-    public const int DefaultMaxRefusalsPerMinute = 60;
+    public const int DefaultMaxRefusalsPerMinute = Signing.WalletSigner.DefaultMaxRefusalsPerMinute;
 
     /// <summary>
     /// The most policy refusals one unlocked wallet writes to the audit log per minute (a bucket of this size, refilled over a

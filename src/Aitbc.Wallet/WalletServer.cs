@@ -8,6 +8,7 @@ using Aitbc.ServiceDefaults;
 using Aitbc.Wallet.Signing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -71,14 +72,22 @@ public sealed class WalletServer : IAsyncDisposable
         var guard = new ApiGuard(cookie, tokens, signer, keystore);
 
         var builder = ServiceHost.CreateBuilder(ip.ToString(), options.Port, logging);
+        builder.AddServiceDefaults("Aitbc.Wallet");
         builder.Services.AddSingleton(ctx);
 
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.MapHealthChecks("/health/live");
-        app.MapHealthChecks("/health/ready");
-        app.MapOpenApi();
+        // /metrics is behind the same gate as /v1: the Host check and the cookie's token.
+        app.MapDefaultEndpoints(metrics => metrics.Use(async (http, next) =>
+        {
+            if (await guard.InvokeAsync(new DefaultEndpointFilterInvocationContext(http), _ => ValueTask.FromResult<object?>(null)) is Microsoft.AspNetCore.Http.IResult refused)
+            {
+                await refused.ExecuteAsync(http);
+                return;
+            }
+            await next(http);
+        }));
         app.MapGroup("/v1").AddEndpointFilter(guard).MapWalletsApi().MapSigningApi().MapTokensApi().MapAuditApi();
         var started = false;
         try

@@ -1,10 +1,12 @@
 using System.Security.Cryptography;
 using System.Text;
+using Aitbc.Coordinator.Client;
 using Aitbc.Coordinator.Data;
 using Aitbc.Coordinator.Jobs;
 using Aitbc.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 
@@ -33,7 +35,7 @@ internal static class AdminApi
         return v1;
     }
 
-    private static async Task<IResult> Jobs(CoordinatorDb db, string? state, int? limit, CancellationToken ct)
+    private static async Task<Results<Ok<List<Job>>, ProblemHttpResult>> Jobs(CoordinatorDb db, string? state, int? limit, CancellationToken ct)
     {
         var n = limit ?? 100;
         if (n is < 1 or > 1000)
@@ -46,10 +48,10 @@ internal static class AdminApi
             q = q.Where(j => j.State == state);
         }
         var jobs = await q.OrderByDescending(j => j.CreatedAt).Take(n).ToListAsync(ct);
-        return TypedResults.Ok(jobs.Select(JobsApi.JobDto.From).ToList());
+        return TypedResults.Ok(jobs.Select(JobsApi.ViewOf).ToList());
     }
 
-    private static async Task<IResult> Suspend(string address, CoordinatorDb db, MarketBook book, CancellationToken ct)
+    private static async Task<Results<NoContent, ProblemHttpResult>> Suspend(string address, CoordinatorDb db, MarketBook book, CancellationToken ct)
     {
         if (await db.Providers.Where(p => p.Address == address).ExecuteUpdateAsync(s => s.SetProperty(p => p.Status, ProviderStatuses.Suspended), ct) == 0)
         {
@@ -59,7 +61,7 @@ internal static class AdminApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> Resume(string address, CoordinatorDb db, CancellationToken ct) =>
+    private static async Task<Results<NoContent, ProblemHttpResult>> Resume(string address, CoordinatorDb db, CancellationToken ct) =>
         await db.Providers.Where(p => p.Address == address && p.Status == ProviderStatuses.Suspended)
             .ExecuteUpdateAsync(s => s.SetProperty(p => p.Status, ProviderStatuses.Offline), ct) == 1
             ? TypedResults.NoContent()

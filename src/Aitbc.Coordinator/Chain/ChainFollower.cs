@@ -33,10 +33,13 @@ internal sealed partial class ChainFollower(
 
     public bool Connected { get; private set; }
 
-    public long EscrowsSeen;
+    private long _escrowsSeen;
+    private long _catchUpCalls;
+
+    public long EscrowsSeen => Interlocked.Read(ref _escrowsSeen);
 
     /// <summary>Node calls made to catch up (pages of blocks, escrow lookups, status), for the metrics and the tests.</summary>
-    public long CatchUpCalls;
+    public long CatchUpCalls => Interlocked.Read(ref _catchUpCalls);
 
     /// <summary>The height of the last escrow event handled (its block may hold more), or −1 before the first.</summary>
     private long _lastHeight = -1;
@@ -122,7 +125,7 @@ internal sealed partial class ChainFollower(
                     (j.FundedAt != null && j.ChargedAmount == null && j.ExpiresAt > recent && (j.State == JobStates.Completed || j.State == JobStates.Failed || j.State == JobStates.Canceled)))
                 .Select(j => new { j.Id, j.CreatedAt }).ToListAsync(ct)).Select(j => (j.Id, j.CreatedAt))];
         }
-        Interlocked.Increment(ref CatchUpCalls);
+        Interlocked.Increment(ref _catchUpCalls);
         var head = (await node.StatusAsync(ct)).Height;
         if (open.Count == 0 && _lastHeight < 0)
         {
@@ -135,7 +138,7 @@ internal sealed partial class ChainFollower(
         {
             foreach (var (id, _) in open)
             {
-                Interlocked.Increment(ref CatchUpCalls);
+                Interlocked.Increment(ref _catchUpCalls);
                 if (await node.EscrowAsync(id, ct) is { } escrow)
                 {
                     await OnEscrowAsync(escrow, ct);
@@ -153,7 +156,7 @@ internal sealed partial class ChainFollower(
         var next = from;
         while (next <= to)
         {
-            Interlocked.Increment(ref CatchUpCalls);
+            Interlocked.Increment(ref _catchUpCalls);
             using var page = await node.Http.GetFromJsonAsync<JsonDocument>($"/v1/blocks?from={next}&limit={PageBlocks}", ct)
                 ?? throw new InvalidOperationException("the node answered no blocks");
             var blocks = page.RootElement.GetProperty("blocks");
@@ -223,7 +226,7 @@ internal sealed partial class ChainFollower(
         while (lo < hi)
         {
             var mid = lo + ((hi - lo) / 2);
-            Interlocked.Increment(ref CatchUpCalls);
+            Interlocked.Increment(ref _catchUpCalls);
             using var block = await node.Http.GetFromJsonAsync<JsonDocument>($"/v1/blocks/{mid}", ct) ?? throw new InvalidOperationException("the node answered no block");
             if (block.RootElement.GetProperty("header").GetProperty("time").GetInt64() >= time)
             {
@@ -239,7 +242,7 @@ internal sealed partial class ChainFollower(
 
     internal async Task OnEscrowAsync(EscrowInfo e, CancellationToken ct)
     {
-        Interlocked.Increment(ref EscrowsSeen);
+        Interlocked.Increment(ref _escrowsSeen);
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<CoordinatorDb>();
         var job = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == e.JobId, ct);

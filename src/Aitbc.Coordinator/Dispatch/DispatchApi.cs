@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using Aitbc.Core;
 using Aitbc.Coordinator.Auth;
+using Aitbc.Coordinator.Client;
 using Aitbc.Coordinator.Data;
 using Aitbc.Coordinator.Jobs;
 using Aitbc.ServiceDefaults;
@@ -15,8 +16,8 @@ namespace Aitbc.Coordinator.Dispatch;
 
 /// <summary>
 /// <c>/v1/providers/connect</c>: the provider's dispatch connection (a WebSocket it opens, signed
-/// like any request). The coordinator sends <c>{"type":"job",…}</c>; the provider answers
-/// <c>{"type":"accept","jobId"}</c> or <c>{"type":"reject","jobId","reason"}</c>, and streams
+/// like any request). The messages are <see cref="DispatchMessage"/>s: the coordinator sends <c>{"type":"job",…}</c>;
+/// the provider answers <c>{"type":"accept","jobId"}</c> or <c>{"type":"reject","jobId","reason"}</c>, and streams
 /// <c>{"type":"token","jobId","text"}</c>. Results and failures are posted over HTTP.
 /// </summary>
 internal static class DispatchApi
@@ -97,18 +98,15 @@ internal static class DispatchApi
     /// <summary>One message from the provider; <paramref name="streaming"/> holds the jobs whose first token was recorded.</summary>
     private static async Task HandleAsync(string provider, ReadOnlyMemory<byte> message, HashSet<string> streaming, IServiceScopeFactory scopes, JobEvents events, CancellationToken ct)
     {
-        string? type, jobId, text, reason;
-        try
+        // Not ours to guess at when it is no message of the provider's: the job's deadline decides.
+        (string? Type, string? JobId, string? Text, string? Reason) read = DispatchMessage.TryRead(message.Span, out _) switch
         {
-            using var doc = JsonDocument.Parse(message);
-            var root = doc.RootElement;
-            string? S(string n) => root.TryGetProperty(n, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-            (type, jobId, text, reason) = (S("type"), S("jobId"), S("text"), S("reason"));
-        }
-        catch (JsonException)
-        {
-            return; // Not ours to guess at; the job's deadline decides.
-        }
+            AcceptMessage m => ("accept", m.JobId, null, null),
+            RejectMessage m => ("reject", m.JobId, null, m.Reason),
+            TokenMessage m => ("token", m.JobId, m.Text, null),
+            _ => (null, null, null, null),
+        };
+        var (type, jobId, text, reason) = read;
         if (jobId is null)
         {
             return;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Aitbc.Coordinator.Client;
 using Aitbc.Coordinator.Data;
 using Aitbc.Coordinator.Jobs;
 using Aitbc.Core;
@@ -12,15 +13,8 @@ namespace Aitbc.Coordinator.Dispatch;
 /// claimed with one conditional update (funded → dispatched), so with several instances on one
 /// database each job is dispatched exactly once.
 /// </summary>
-internal sealed class Dispatcher(IServiceScopeFactory scopes, ProviderConnections connections)
+internal sealed class Dispatcher(IServiceScopeFactory scopes, ProviderConnections connections, CoordinatorMetrics metrics)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
-    public long Dispatched;
-
-    /// <summary>The job as the provider receives it.</summary>
-    public sealed record JobOffer(string Id, Address Client, string Model, string ModelDigest, JsonElement Input, int MaxTokens, int InputTokenBound,
-        Amount PriceIn, Amount PriceOut, Amount Amount, long ExpiresAt, long AcceptBy);
 
     /// <summary>Dispatches these funded jobs if their providers are connected here.</summary>
     public async Task DispatchAsync(IEnumerable<(string JobId, string Provider)> funded, CancellationToken ct)
@@ -44,13 +38,13 @@ internal sealed class Dispatcher(IServiceScopeFactory scopes, ProviderConnection
             using var input = JsonDocument.Parse(job.Input);
             var offer = new JobOffer(job.Id, Address.Parse(job.Client), job.Model, job.ModelDigest, input.RootElement.Clone(), job.MaxTokens, job.InputTokenBound,
                 new Amount((ulong)job.PriceIn), new Amount((ulong)job.PriceOut), new Amount((ulong)job.Amount), job.ExpiresAt, job.AcceptDeadline!.Value);
-            if (!connection.Outbox.Writer.TryWrite(JsonSerializer.SerializeToUtf8Bytes(new { type = "job", job = offer }, Json)))
+            if (!connection.Outbox.Writer.TryWrite(new JobMessage(offer).ToUtf8Bytes()))
             {
                 // The connection closed or is full: the job goes back to funded, for the provider's next connection.
                 await lifecycle.UnclaimAsync(jobId, provider, ct);
                 continue;
             }
-            Interlocked.Increment(ref Dispatched);
+            metrics.Dispatched(job.FundedAt, job.DispatchedAt);
         }
     }
 

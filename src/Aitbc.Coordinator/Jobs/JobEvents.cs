@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Threading.Channels;
+using Aitbc.Coordinator.Client;
 using Aitbc.Coordinator.Data;
 using Aitbc.Coordinator.Providers;
 
@@ -19,7 +20,6 @@ public sealed record JobEvent(string Name, string Data);
 /// </summary>
 internal sealed class JobEvents(MarketBook book, ProviderRecordCache records, ProbationQuotes probation)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly ConcurrentDictionary<string, ImmutableListeners> _byJob = new(StringComparer.Ordinal);
 
     private sealed record ImmutableListeners(Channel<JobEvent>[] Items);
@@ -68,7 +68,7 @@ internal sealed class JobEvents(MarketBook book, ProviderRecordCache records, Pr
     {
         if (_byJob.TryGetValue(jobId, out var l))
         {
-            Publish(l, new JobEvent("state", JsonSerializer.Serialize(new { jobId, state, reason }, Json)));
+            Publish(l, new JobEvent("state", JsonSerializer.Serialize(new JobStateEvent(jobId, state, reason), CoordinatorJson.Default.JobStateEvent)));
         }
     }
 
@@ -76,7 +76,7 @@ internal sealed class JobEvents(MarketBook book, ProviderRecordCache records, Pr
     {
         if (_byJob.TryGetValue(jobId, out var l))
         {
-            Publish(l, new JobEvent("token", JsonSerializer.Serialize(new { jobId, text }, Json)));
+            Publish(l, new JobEvent("token", JsonSerializer.Serialize(new JobTokenEvent(jobId, text), CoordinatorJson.Default.JobTokenEvent)));
         }
     }
 

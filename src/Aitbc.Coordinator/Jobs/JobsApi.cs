@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Aitbc.Coordinator.Auth;
+using Aitbc.Coordinator.Client;
 using Aitbc.Coordinator.Data;
 using Aitbc.Coordinator.Dispatch;
 using Aitbc.Coordinator.Providers;
@@ -9,6 +10,7 @@ using Aitbc.Core;
 using Aitbc.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -32,7 +34,9 @@ internal static class JobsApi
 
     public static RouteGroupBuilder MapJobsApi(this RouteGroupBuilder v1)
     {
-        v1.MapPost("/jobs", Submit).RequireSignature().WithName("SubmitJob")
+        v1.MapPost("/jobs", Submit).RequireSignature().Accepts<SubmitJobRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable).WithName("SubmitJob")
             .WithSummary("Signed by the client: {model, messages | prompt, maxTokens, maxPrice, idempotencyKey}; answers the provider, firm price and the escrow.lock to submit.");
         v1.MapGet("/jobs/{id}", Get).WithName("GetJob");
         v1.MapGet("/jobs/{id}/result", Result).RequireSignature().WithName("GetJobResult")
@@ -40,30 +44,21 @@ internal static class JobsApi
         v1.MapGet("/jobs/{id}/events", JobEventsStream.StreamAsync).RequireSignature(allowQuery: true).WithName("JobEvents")
             .WithSummary("Signed by the job's client or provider (headers, or ?address=&timestamp=&signature= over the path without them): server-sent events, state changes and streamed tokens.");
         v1.MapPost("/jobs/{id}/cancel", Cancel).RequireSignature().WithName("CancelJob").WithSummary("By the client, before the provider accepts.");
-        v1.MapPost("/jobs/{id}/result", PostResult).RequireSignature(MaxResultBody).WithName("PostJobResult")
+        v1.MapPost("/jobs/{id}/result", PostResult).RequireSignature(MaxResultBody).Accepts<PostResultRequest>("application/json").WithName("PostJobResult")
             .WithSummary("By the assigned provider: {output, receipt}; the same result again is acknowledged the same way.");
-        v1.MapPost("/jobs/{id}/fail", PostFailure).RequireSignature().WithName("PostJobFailure").WithSummary("By the assigned provider: {reason}.");
+        v1.MapPost("/jobs/{id}/fail", PostFailure).RequireSignature().Accepts<FailJobRequest>("application/json").WithName("PostJobFailure").WithSummary("By the assigned provider: {reason}.");
         return v1;
     }
 
-    public sealed record EscrowLockDto(string Type, EscrowLockBodyDto Body);
+    /// <summary>The job as the API shows it (the record is the client library's, so both sides read one contract).</summary>
+    public static Job ViewOf(JobEntity j) => new(j.Id, j.State, Address.Parse(j.Client), Address.Parse(j.Provider), j.Model, j.ModelDigest,
+        j.MaxTokens, j.InputTokenBound, new Amount((ulong)j.PriceIn), new Amount((ulong)j.PriceOut), new Amount((ulong)j.Amount), j.ExpiresAt,
+        j.PaymentDeadline, j.CreatedAt, j.FundedAt, j.DispatchedAt, j.AcceptedAt, j.FinishedAt, j.FailureCode, j.FailureReason, j.TokensIn,
+        j.TokensOut, j.ChargedAmount is { } c ? new Amount((ulong)c) : null,
+        new JobEscrowLock(TxTypes.EscrowLock, new JobEscrowLockBody(j.Id, Address.Parse(j.Provider), new Amount((ulong)j.Amount), j.ExpiresAt)));
 
-    public sealed record EscrowLockBodyDto(string JobId, string Provider, Amount Amount, long ExpiresAt);
-
-    public sealed record JobDto(
-        string Id, string State, Address Client, Address Provider, string Model, string ModelDigest, int MaxTokens, int InputTokenBound,
-        Amount PriceIn, Amount PriceOut, Amount Price, long ExpiresAt, long PaymentDeadline, long CreatedAt, long? FundedAt, long? DispatchedAt,
-        long? AcceptedAt, long? FinishedAt, string? FailureCode, string? FailureReason, long? TokensIn, long? TokensOut, Amount? Charged,
-        EscrowLockDto Escrow)
-    {
-        public static JobDto From(JobEntity j) => new(j.Id, j.State, Address.Parse(j.Client), Address.Parse(j.Provider), j.Model, j.ModelDigest,
-            j.MaxTokens, j.InputTokenBound, new Amount((ulong)j.PriceIn), new Amount((ulong)j.PriceOut), new Amount((ulong)j.Amount), j.ExpiresAt,
-            j.PaymentDeadline, j.CreatedAt, j.FundedAt, j.DispatchedAt, j.AcceptedAt, j.FinishedAt, j.FailureCode, j.FailureReason, j.TokensIn,
-            j.TokensOut, j.ChargedAmount is { } c ? new Amount((ulong)c) : null,
-            new EscrowLockDto(TxTypes.EscrowLock, new EscrowLockBodyDto(j.Id, j.Provider, new Amount((ulong)j.Amount), j.ExpiresAt)));
-    }
-
-    private static async Task<IResult> Submit(HttpContext http, MarketBook book, JobWriter writer, MarketClock clock, CoordinatorOptions options,
+    // The body is read by the signature check (it is what was signed), then parsed strictly by JobRequest; Accepts names its record.
+    private static async Task<Results<Created<Job>, Ok<Job>, ProblemHttpResult>> Submit(HttpContext http, MarketBook book, JobWriter writer, MarketClock clock, CoordinatorOptions options,
         JobLifecycle lifecycle, ProviderRecordCache records, ProbationQuotes probation)
     {
         var signed = SignedRequests.Of(http);
@@ -80,7 +75,7 @@ internal static class JobsApi
         var (best, refusal) = await MatchAsync(request, book, records, probation, options, now, Db, http.RequestAborted);
         if (best is null)
         {
-            return await ExistingAsync(Db(), client, request.IdempotencyKey, http.RequestAborted) is { } earlier ? TypedResults.Ok(JobDto.From(earlier)) : refusal!;
+            return await ExistingAsync(Db(), client, request.IdempotencyKey, http.RequestAborted) is { } earlier ? TypedResults.Ok(ViewOf(earlier)) : refusal!;
         }
         var (offer, quote, onProbation) = best.Value;
         var job = new JobEntity
@@ -125,11 +120,11 @@ internal static class JobsApi
         {
             probation.Release(job.Id);
             // The key was taken first (an earlier request, or one racing this): answer with that job.
-            return TypedResults.Ok(JobDto.From(await ExistingAsync(Db(), client, request.IdempotencyKey, http.RequestAborted)
+            return TypedResults.Ok(ViewOf(await ExistingAsync(Db(), client, request.IdempotencyKey, http.RequestAborted)
                 ?? throw new InvalidOperationException("a job's idempotency key is taken but its job cannot be read")));
         }
         lifecycle.Submitted(job);
-        return TypedResults.Created($"/v1/jobs/{job.Id}", JobDto.From(job));
+        return TypedResults.Created($"/v1/jobs/{job.Id}", ViewOf(job));
     }
 
     private static Task<JobEntity?> ExistingAsync(CoordinatorDb db, string client, string key, CancellationToken ct) =>
@@ -142,7 +137,7 @@ internal static class JobsApi
     /// every other candidate (among such, the least loaded first); then the cheapest quote, the best record, the address.
     /// Else the problem saying why no provider can serve it. <c>OnProbation</c>: the pick's quote is to be held.
     /// </summary>
-    private static async Task<((LiveOffer Offer, Amount Quote, bool OnProbation)? Best, IResult? Refusal)> MatchAsync(JobRequest request, MarketBook book,
+    private static async Task<((LiveOffer Offer, Amount Quote, bool OnProbation)? Best, ProblemHttpResult? Refusal)> MatchAsync(JobRequest request, MarketBook book,
         ProviderRecordCache records, ProbationQuotes probation, CoordinatorOptions options, long now, Func<CoordinatorDb> db, CancellationToken ct)
     {
         var offers = await book.OffersAsync(request.Model, now, ct);
@@ -199,15 +194,13 @@ internal static class JobsApi
         return ((best.Offer, best.Quote, best.IsNew), null);
     }
 
-    private static async Task<IResult> Get(string id, CoordinatorDb db, CancellationToken ct) =>
+    private static async Task<Results<Ok<Job>, ProblemHttpResult>> Get(string id, CoordinatorDb db, CancellationToken ct) =>
         await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, ct) is { } job
-            ? TypedResults.Ok(JobDto.From(job))
+            ? TypedResults.Ok(ViewOf(job))
             : Problems.Of(MarketErrors.JobNotFound, $"no job '{id}'");
 
-    public sealed record ResultDto(string JobId, string Output, JsonElement Receipt, Hash256 ReceiptHash);
-
     /// <summary>The job, if it exists and the signer is its client or its provider (who alone may read its output and events); else the problem.</summary>
-    internal static async Task<(JobEntity? Job, IResult? Refusal)> ReadableAsync(CoordinatorDb db, string id, HttpContext http)
+    internal static async Task<(JobEntity? Job, ProblemHttpResult? Refusal)> ReadableAsync(CoordinatorDb db, string id, HttpContext http)
     {
         var signer = SignedRequests.Of(http).Signer.ToString();
         var job = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, http.RequestAborted);
@@ -216,7 +209,7 @@ internal static class JobsApi
             : (job, null);
     }
 
-    private static async Task<IResult> Result(string id, HttpContext http, CoordinatorDb db)
+    private static async Task<Results<Ok<JobResult>, ProblemHttpResult>> Result(string id, HttpContext http, CoordinatorDb db)
     {
         var (job, refusal) = await ReadableAsync(db, id, http);
         if (job is null)
@@ -228,10 +221,10 @@ internal static class JobsApi
             return Problems.Of(MarketErrors.NotReady, $"job '{id}' is {job.State}" + (job.FailureReason is null ? "" : $": {job.FailureReason}"));
         }
         using var receipt = JsonDocument.Parse(job.Receipt);
-        return TypedResults.Ok(new ResultDto(job.Id, job.Output, receipt.RootElement.Clone(), Hash256.Parse(job.ReceiptHash!)));
+        return TypedResults.Ok(new JobResult(job.Id, job.Output, receipt.RootElement.Clone(), Hash256.Parse(job.ReceiptHash!)));
     }
 
-    private static async Task<IResult> Cancel(string id, HttpContext http, CoordinatorDb db, JobLifecycle lifecycle)
+    private static async Task<Results<Ok<CancelJobResponse>, ProblemHttpResult>> Cancel(string id, HttpContext http, CoordinatorDb db, JobLifecycle lifecycle)
     {
         var (job, refusal) = await JobOfAsync(db, id, SignedRequests.Of(http).Signer, j => j.Client, "only the job's client may cancel it", http.RequestAborted);
         if (job is null)
@@ -245,11 +238,11 @@ internal static class JobsApi
         var refundNote = job.State == JobStates.AwaitingPayment
             ? null
             : $"the escrow stays locked until {job.ExpiresAt}; then submit escrow.refund (the provider may refund it sooner)";
-        return TypedResults.Ok(new { jobId = id, state = JobStates.Canceled, refund = refundNote });
+        return TypedResults.Ok(new CancelJobResponse(id, JobStates.Canceled, refundNote));
     }
 
     /// <summary>The job, if it exists and the signer is its given party; else the problem to answer.</summary>
-    private static async Task<(JobEntity? Job, IResult? Refusal)> JobOfAsync(CoordinatorDb db, string id, Address signer, Func<JobEntity, string> party,
+    private static async Task<(JobEntity? Job, ProblemHttpResult? Refusal)> JobOfAsync(CoordinatorDb db, string id, Address signer, Func<JobEntity, string> party,
         string notYours, CancellationToken ct)
     {
         var job = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, ct);
@@ -263,7 +256,7 @@ internal static class JobsApi
     /// its amount), locked by the job's client; else the refusal (409 <c>wrong_state</c>, or 503 <c>busy</c> while the
     /// node cannot be asked: the provider retries). Asked only for a result of a job that ended unfinished after dispatch.
     /// </summary>
-    private static async Task<IResult?> UnpaidAsync(HttpContext http, Aitbc.Node.Client.NodeClient node, JobEntity job, UsageReceipt receipt)
+    private static async Task<ProblemHttpResult?> UnpaidAsync(HttpContext http, Aitbc.Node.Client.NodeClient node, JobEntity job, UsageReceipt receipt)
     {
         Aitbc.Node.Client.EscrowInfo? escrow;
         try
@@ -282,7 +275,7 @@ internal static class JobsApi
         return why is null ? null : Problems.Of(MarketErrors.WrongState, $"job '{job.Id}' is {job.State} ({job.FailureReason}) and {why}");
     }
 
-    private static async Task<IResult> PostResult(string id, HttpContext http, CoordinatorDb db, JobLifecycle lifecycle, Aitbc.Node.Client.NodeClient node)
+    private static async Task<Results<Ok<ResultAck>, ProblemHttpResult>> PostResult(string id, HttpContext http, CoordinatorDb db, JobLifecycle lifecycle, Aitbc.Node.Client.NodeClient node)
     {
         var signed = SignedRequests.Of(http);
         var (job, refusal) = await JobOfAsync(db, id, signed.Signer, j => j.Provider, "only the job's assigned provider may post its result", http.RequestAborted);
@@ -314,7 +307,7 @@ internal static class JobsApi
         if (job.State == JobStates.Completed)
         {
             // The provider retries until acknowledged: the same result again gets the same answer; another is refused.
-            return Acknowledged(job, receipt, output) ?? Problems.Of(MarketErrors.AlreadyCompleted, $"job '{id}' was completed with receipt {job.ReceiptHash}, not this one");
+            return Acknowledged(job, receipt, output);
         }
         // Dispatched too: the accept travels on the dispatch connection and may be handled after this result, which implies it.
         // Failed or expired after its dispatch too, when the escrow on the chain was settled for exactly this receipt by this
@@ -347,17 +340,17 @@ internal static class JobsApi
             // Moved on meanwhile: perhaps completed by this same result, posted twice at once.
             var now2 = await db.Jobs.AsNoTracking().FirstAsync(j => j.Id == id, http.RequestAborted);
             return now2.State == JobStates.Completed
-                ? Acknowledged(now2, receipt, output) ?? Problems.Of(MarketErrors.AlreadyCompleted, $"job '{id}' was completed with receipt {now2.ReceiptHash}, not this one")
+                ? Acknowledged(now2, receipt, output)
                 : Problems.Of(MarketErrors.WrongState, $"job '{id}' is no longer running");
         }
         return TypedResults.Ok(new ResultAck(id, JobStates.Completed, receiptHash));
     }
 
-    public sealed record ResultAck(string JobId, string State, string ReceiptHash);
-
-    /// <summary>The acknowledgement of a completed job's result, when <paramref name="receipt"/> and <paramref name="output"/> are the ones it was completed with.</summary>
-    private static IResult? Acknowledged(JobEntity job, UsageReceipt receipt, string output) =>
-        job.ReceiptHash == receipt.Hash.ToString() && job.Output == output ? TypedResults.Ok(new ResultAck(job.Id, JobStates.Completed, job.ReceiptHash)) : null;
+    /// <summary>The acknowledgement of a completed job's result when <paramref name="receipt"/> and <paramref name="output"/> are the ones it was completed with; else 409 <c>already_completed</c>.</summary>
+    private static Results<Ok<ResultAck>, ProblemHttpResult> Acknowledged(JobEntity job, UsageReceipt receipt, string output) =>
+        job.ReceiptHash == receipt.Hash.ToString() && job.Output == output
+            ? TypedResults.Ok(new ResultAck(job.Id, JobStates.Completed, job.ReceiptHash))
+            : Problems.Of(MarketErrors.AlreadyCompleted, $"job '{job.Id}' was completed with receipt {job.ReceiptHash}, not this one");
 
     /// <summary>The receipt must be the provider's, for this job, model and digest, metered at the quoted prices, within the escrow.</summary>
     internal static string? ReceiptCheck(JobEntity job, UsageReceipt r, string output)
@@ -404,7 +397,7 @@ internal static class JobsApi
         return null;
     }
 
-    private static async Task<IResult> PostFailure(string id, HttpContext http, CoordinatorDb db, JobLifecycle lifecycle)
+    private static async Task<Results<Ok<FailJobResponse>, ProblemHttpResult>> PostFailure(string id, HttpContext http, CoordinatorDb db, JobLifecycle lifecycle)
     {
         var signed = SignedRequests.Of(http);
         var (job, refusal) = await JobOfAsync(db, id, signed.Signer, j => j.Provider, "only the job's assigned provider may report its failure", http.RequestAborted);
@@ -430,6 +423,6 @@ internal static class JobsApi
         {
             return Problems.Of(MarketErrors.WrongState, $"job '{id}' is {job.State}");
         }
-        return TypedResults.Ok(new { jobId = id, state = JobStates.Failed });
+        return TypedResults.Ok(new FailJobResponse(id, JobStates.Failed));
     }
 }

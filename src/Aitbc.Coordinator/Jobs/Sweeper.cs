@@ -55,7 +55,7 @@ internal sealed partial class Sweeper(IServiceScopeFactory scopes, Dispatcher di
                 book.Invalidate();
             }
             await db.Offers.Where(o => o.ExpiresAt <= now).ExecuteDeleteAsync(ct);
-            if (options.Database == "postgres")
+            if (options.Database == DatabaseKind.Postgres)
             {
                 // A margin of one skew: instances' clocks differ a little, and each judges freshness by its own.
                 var forgotten = now - (long)Aitbc.Core.HttpSignature.MaxSkew.TotalMilliseconds;

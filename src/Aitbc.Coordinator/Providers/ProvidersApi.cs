@@ -1,11 +1,13 @@
 using System.Text.Json;
 using Aitbc.Coordinator.Auth;
+using Aitbc.Coordinator.Client;
 using Aitbc.Coordinator.Data;
 using Aitbc.Coordinator.Jobs;
 using Aitbc.Core;
 using Aitbc.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 
@@ -16,7 +18,7 @@ internal static class ProvidersApi
 {
     public static RouteGroupBuilder MapProvidersApi(this RouteGroupBuilder v1)
     {
-        v1.MapPost("/providers/register", Register).RequireSignature().WithName("RegisterProvider")
+        v1.MapPost("/providers/register", Register).RequireSignature().Accepts<RegisterProviderRequest>("application/json").WithName("RegisterProvider")
             .WithSummary("{models:[{model, digest, priceIn, priceOut}], concurrency, region, gpu}: replaces the provider's offers.");
         v1.MapPost("/providers/heartbeat", Heartbeat).RequireSignature().WithName("Heartbeat").WithSummary("Stay online; renews the offers.");
         v1.MapPost("/providers/deregister", Deregister).RequireSignature().WithName("DeregisterProvider");
@@ -25,20 +27,17 @@ internal static class ProvidersApi
         return v1;
     }
 
-    public sealed record ModelOffer(string? Model, string? Digest, Amount? PriceIn, Amount? PriceOut);
-
-    public sealed record RegisterRequest(IReadOnlyList<ModelOffer>? Models, int Concurrency, string? Region, string? Gpu);
-
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow };
 
-    private static async Task<IResult> Register(HttpContext http, CoordinatorDb db, MarketBook book, MarketClock clock, CoordinatorOptions options,
+    // The body is read by the signature check (it is what was signed), then bound strictly here: no unknown field.
+    private static async Task<Results<Ok<ProviderView>, ProblemHttpResult>> Register(HttpContext http, CoordinatorDb db, MarketBook book, MarketClock clock, CoordinatorOptions options,
         ProviderRecordCache records, NewProviderLimits newProviders)
     {
         var signed = SignedRequests.Of(http);
-        RegisterRequest? req;
+        RegisterProviderRequest? req;
         try
         {
-            req = JsonSerializer.Deserialize<RegisterRequest>(signed.Body, Json);
+            req = JsonSerializer.Deserialize<RegisterProviderRequest>(signed.Body, Json);
         }
         catch (JsonException e)
         {
@@ -104,7 +103,8 @@ internal static class ProvidersApi
         })];
         await db.SaveChangesAsync(http.RequestAborted);
         book.Invalidate();
-        return TypedResults.Ok(await Describe(db, records, provider.Address, clock, http.RequestAborted));
+        return TypedResults.Ok(await Describe(db, records, provider.Address, clock, http.RequestAborted)
+            ?? throw new InvalidOperationException("a provider just saved cannot be read"));
     }
 
     /// <summary>A free-text label, trimmed and cut to the column's length.</summary>
@@ -114,7 +114,7 @@ internal static class ProvidersApi
         return t.Length <= max ? t : t[..max];
     }
 
-    private static async Task<IResult> Heartbeat(HttpContext http, CoordinatorDb db, MarketBook book, MarketClock clock, CoordinatorOptions options)
+    private static async Task<Results<Ok<HeartbeatResponse>, ProblemHttpResult>> Heartbeat(HttpContext http, CoordinatorDb db, MarketBook book, MarketClock clock, CoordinatorOptions options)
     {
         var address = SignedRequests.Of(http).Signer.ToString();
         var now = clock.NowMs;
@@ -146,10 +146,10 @@ internal static class ProvidersApi
                 book.Invalidate();
             }
         }
-        return TypedResults.Ok(new { address, status = ProviderStatuses.Online, nextHeartbeatWithinSeconds = options.HeartbeatTimeoutSeconds });
+        return TypedResults.Ok(new HeartbeatResponse(address, ProviderStatuses.Online, options.HeartbeatTimeoutSeconds));
     }
 
-    private static async Task<IResult> Deregister(HttpContext http, CoordinatorDb db, MarketBook book)
+    private static async Task<Results<NoContent, ProblemHttpResult>> Deregister(HttpContext http, CoordinatorDb db, MarketBook book)
     {
         var address = SignedRequests.Of(http).Signer.ToString();
         int updated;
@@ -166,7 +166,7 @@ internal static class ProvidersApi
         return updated == 0 ? Problems.Of(MarketErrors.UnknownProvider, $"{address} is not registered") : TypedResults.NoContent();
     }
 
-    private static async Task<IResult> Get(string address, CoordinatorDb db, ProviderRecordCache records, MarketClock clock, CancellationToken ct)
+    private static async Task<Results<Ok<ProviderView>, ProblemHttpResult>> Get(string address, CoordinatorDb db, ProviderRecordCache records, MarketClock clock, CancellationToken ct)
     {
         if (!Address.TryParse(address, out _, out var why))
         {
@@ -176,12 +176,7 @@ internal static class ProvidersApi
         return d is null ? Problems.Of(MarketErrors.UnknownProvider, $"{address} is not registered") : TypedResults.Ok(d);
     }
 
-    public sealed record OfferDto(string Model, string Digest, Amount PriceIn, Amount PriceOut, long ExpiresAt);
-
-    public sealed record ProviderDto(string Address, string Status, string Region, string Gpu, int Concurrency, int Running, long LastHeartbeat,
-        IReadOnlyList<OfferDto> Offers, ProviderRecord Record);
-
-    private static async Task<ProviderDto?> Describe(CoordinatorDb db, ProviderRecordCache records, string address, MarketClock clock, CancellationToken ct)
+    private static async Task<ProviderView?> Describe(CoordinatorDb db, ProviderRecordCache records, string address, MarketClock clock, CancellationToken ct)
     {
         var p = await db.Providers.AsNoTracking().Include(x => x.Offers).FirstOrDefaultAsync(x => x.Address == address, ct);
         if (p is null)
@@ -189,17 +184,14 @@ internal static class ProvidersApi
             return null;
         }
         var running = await db.Jobs.CountAsync(j => j.Provider == address && (j.State == JobStates.Dispatched || j.State == JobStates.Running), ct);
-        return new ProviderDto(p.Address, p.Status, p.Region, p.Gpu, p.Concurrency, running, p.LastHeartbeat,
-            [.. p.Offers.Where(o => o.ExpiresAt > clock.NowMs).Select(o => new OfferDto(o.Model, o.ModelDigest, new Amount((ulong)o.PriceIn), new Amount((ulong)o.PriceOut), o.ExpiresAt))],
-            await records.GetAsync(address, ct));
+        var record = await records.GetAsync(address, ct);
+        return new ProviderView(p.Address, p.Status, p.Region, p.Gpu, p.Concurrency, running, p.LastHeartbeat,
+            [.. p.Offers.Where(o => o.ExpiresAt > clock.NowMs).Select(o => new OfferView(o.Model, o.ModelDigest, new Amount((ulong)o.PriceIn), new Amount((ulong)o.PriceOut), o.ExpiresAt))],
+            new ProviderRecordView(record.Completed, record.Failed, record.TimedOut, record.Overcharged, record.MedianTimeToFirstTokenMs,
+                record.MedianTokensPerSecond, record.Score));
     }
 
-    public sealed record CatalogProvider(string Address, string Digest, Amount PriceIn, Amount PriceOut, int FreeCapacity, string Region, string Gpu);
-
-    public sealed record CatalogModel(string Model, IReadOnlyList<string> Digests, Amount MinPriceIn, Amount MaxPriceIn, Amount MinPriceOut, Amount MaxPriceOut,
-        int FreeCapacity, IReadOnlyList<CatalogProvider> Providers);
-
-    private static async Task<IResult> Catalog(MarketBook book, MarketClock clock, CancellationToken ct)
+    private static async Task<Ok<ModelCatalog>> Catalog(MarketBook book, MarketClock clock, CancellationToken ct)
     {
         var live = await book.OffersAsync(null, clock.NowMs, ct);
         var models = live.GroupBy(o => o.Offer.Model, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => new CatalogModel(
@@ -210,6 +202,6 @@ internal static class ProvidersApi
             g.Sum(o => o.FreeCapacity),
             [.. g.OrderBy(o => o.Offer.PriceOut).ThenBy(o => o.Offer.PriceIn).Select(o => new CatalogProvider(o.Provider.Address, o.Offer.ModelDigest,
                 new Amount((ulong)o.Offer.PriceIn), new Amount((ulong)o.Offer.PriceOut), o.FreeCapacity, o.Provider.Region, o.Provider.Gpu))])).ToList();
-        return TypedResults.Ok(new { models });
+        return TypedResults.Ok(new ModelCatalog(models));
     }
 }

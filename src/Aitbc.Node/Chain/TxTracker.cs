@@ -27,9 +27,6 @@ internal sealed class TxTracker
         chain.Committed += OnCommitted;
     }
 
-    public long CommittedCount;
-    public long RejectedCount;
-
     public string? RejectionOf(Hash256 id) => _rejected.GetValueOrDefault(id);
 
     /// <summary>A refused transaction admitted again (the same bytes, now valid) starts afresh: its old refusal no longer answers for it.</summary>
@@ -50,7 +47,6 @@ internal sealed class TxTracker
     {
         _rejected[tx.Id] = reason;
         _rejectedOrder.Enqueue(tx.Id);
-        Interlocked.Increment(ref RejectedCount);
         while (_rejectedOrder.Count > _capacity && _rejectedOrder.TryDequeue(out var old))
         {
             _rejected.TryRemove(old, out _);
@@ -63,7 +59,6 @@ internal sealed class TxTracker
 
     private void OnCommitted(CommittedBlock c)
     {
-        Interlocked.Add(ref CommittedCount, c.Block.Transactions.Count);
         if (_waiters.IsEmpty)
         {
             return;

@@ -6,6 +6,9 @@ using Microsoft.Extensions.Logging;
 
 namespace Aitbc.Node.Consensus;
 
+/// <summary>A block the consensus loop made: its transactions, those it refused (or dropped unexecuted), and the seconds it took to build and commit.</summary>
+internal readonly record struct ProducedBlock(long Height, int Txs, int Refused, double Seconds);
+
 /// <summary>
 /// The single validator's consensus loop: one dedicated thread, woken when transactions are admitted. It
 /// builds a block as soon as transactions are pending (no sooner than the minimum interval after the last),
@@ -59,8 +62,8 @@ internal sealed partial class BlockProducer : IAsyncDisposable
     /// <summary>Set when the loop stopped on an error (storage failure); the node is then not ready.</summary>
     public Exception? Fault => _fault;
 
-    public long BlocksProduced;
-    public double CommitSecondsTotal;
+    /// <summary>Raised on the consensus thread after each block this node made is committed.</summary>
+    public event Action<ProducedBlock>? Produced;
 
     public void Start()
     {
@@ -144,9 +147,8 @@ internal sealed partial class BlockProducer : IAsyncDisposable
         {
             _tracker.Rejected(tx, committed.Block.Height, $"dropped unexecuted: an earlier transaction of its sender was refused in block {committed.Block.Height}");
         }
-        BlocksProduced++;
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        CommitSecondsTotal += seconds;
+        Produced?.Invoke(new ProducedBlock(committed.Block.Height, committed.Block.Transactions.Count, built.Rejected.Count + dropped.Count, seconds));
         LogBlock(_log, committed.Block.Height, committed.Block.Transactions.Count, built.Rejected.Count, seconds * 1000);
         return built;
     }

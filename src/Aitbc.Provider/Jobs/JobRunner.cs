@@ -34,7 +34,7 @@ internal sealed record JobCheck(string? Refusal, bool Refundable);
 /// except a settle that may still commit (no answer, still pending): that is neither refunded nor reported failed.
 /// </summary>
 internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient node, NonceSequencer nonces, IProviderSigner signer, ProviderOptions options,
-    TimeProvider time, ILogger<JobRunner> log) : IDisposable
+    TimeProvider time, ProviderMetrics metrics, ILogger<JobRunner> log) : IDisposable
 {
     private readonly SemaphoreSlim _slots = new(options.Concurrency, options.Concurrency);
     // Jobs checked and not yet done: one escrow pays for one run, however often the job is sent.
@@ -48,10 +48,6 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
     public int Running => options.Concurrency - _slots.CurrentCount;
 
     public IReadOnlyDictionary<string, BackendModel> Models => _models;
-
-    public long Completed;
-    public long Failed;
-    public long Refused;
 
     /// <summary>Learns the backend's models and the chain's id and fee; again after the backend changes.</summary>
     public async Task<IReadOnlyList<BackendModel>> RefreshAsync(CancellationToken ct)
@@ -172,6 +168,7 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
             timeout.CancelAfter(TimeSpan.FromMilliseconds(Math.Clamp(deadline, 1, options.JobTimeoutSeconds * 1000L)));
             string output;
             long tokensIn, tokensOut;
+            var started = Stopwatch.GetTimestamp();
             try
             {
                 (output, tokensIn, tokensOut) = await InferAsync(job, onToken, timeout.Token);
@@ -183,6 +180,10 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
                     ? ct.IsCancellationRequested ? "the provider is shutting down" : "the job ran past its time limit"
                     : e.Message;
                 return await RefundAsync(job, $"the work failed: {why}");
+            }
+            finally
+            {
+                metrics.BackendRan(Stopwatch.GetElapsedTime(started));
             }
             if (tokensIn < 0 || tokensOut < 0)
             {
@@ -232,12 +233,13 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
                 {
                     keep!.Unsettled(kept, stillPending: true);
                 }
+                metrics.SettlePending();
                 LogSettlePending(log, job.JobId, settleWhy);
                 keepClaim = true;
                 return new JobOutcome(job.JobId, output, receipt, settleTx, null, null, null, kept, SettlePending: true);
             }
             kept?.Paid = true;
-            Interlocked.Increment(ref Completed);
+            metrics.Completed(tokensIn, tokensOut);
             LogCompleted(log, job.JobId, tokensIn, tokensOut, charge.Units);
             return new JobOutcome(job.JobId, output, receipt, settleTx, null, null, null, kept);
         }
@@ -390,7 +392,7 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
     /// <summary>Gives the escrow back at once: the client is never charged for failed work.</summary>
     public async Task<JobOutcome> RefundAsync(JobSpec job, string failure)
     {
-        Interlocked.Increment(ref Failed);
+        metrics.Failed();
         LogFailed(log, job.JobId, failure);
         try
         {
@@ -408,7 +410,7 @@ internal sealed partial class JobRunner(IInferenceBackend backend, NodeClient no
 
     public JobOutcome Refuse(JobSpec job, string reason)
     {
-        Interlocked.Increment(ref Refused);
+        metrics.Refused();
         LogRefused(log, job.JobId, reason);
         return new JobOutcome(job.JobId, null, null, null, reason, null, null);
     }

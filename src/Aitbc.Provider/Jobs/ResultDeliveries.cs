@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Aitbc.Coordinator.Client;
 using Aitbc.Core;
 using Aitbc.Node.Client;
 using Microsoft.Extensions.Logging;
@@ -293,9 +294,7 @@ internal sealed partial class ResultDeliveries : IDisposable
         {
             return false;
         }
-        using var doc = JsonDocument.Parse(buffer.AsMemory(0, read));
-        return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("receiptHash", out var h) &&
-            h.ValueKind == JsonValueKind.String && h.GetString() == pending.ReceiptHash.ToString();
+        return JsonSerializer.Deserialize(buffer.AsSpan(0, read), CoordinatorJson.Default.JobResult)?.ReceiptHash == pending.ReceiptHash;
     }
 
     private TimeSpan? RetryAfter(HttpResponseMessage response)

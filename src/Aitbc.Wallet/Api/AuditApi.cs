@@ -1,6 +1,8 @@
 using Aitbc.Wallet.Audit;
+using Aitbc.Wallet.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
 namespace Aitbc.Wallet.Api;
@@ -16,14 +18,13 @@ internal static class AuditApi
         return v1;
     }
 
-    public sealed record AuditPage(IReadOnlyList<AuditEntry> Entries, long? Next);
-
-    private static IResult Verify(WalletContext ctx)
+    private static Ok<Client.AuditVerification> Verify(WalletContext ctx)
     {
         var keys = ctx.Signer.AuditKeys();
         try
         {
-            return TypedResults.Ok(ctx.Audit.Verify(keys));
+            var v = ctx.Audit.Verify(keys);
+            return TypedResults.Ok(new Client.AuditVerification(v.Intact, v.Entries, v.FirstBadSeq, v.Problem, v.MacChecked, v.MacUnchecked));
         }
         finally
         {
@@ -34,14 +35,16 @@ internal static class AuditApi
         }
     }
 
-    private static IResult Read(WalletContext ctx, string? wallet, long? after, int? limit)
+    private static Results<Ok<AuditPage>, ProblemHttpResult> Read(WalletContext ctx, string? wallet, long? after, int? limit)
     {
         var n = limit ?? 100;
         if (n is < 1 or > 1000 || after < 0)
         {
             return WalletErrors.Of("invalid_parameter", "limit is from 1 to 1000 and after not negative");
         }
-        var entries = ctx.Audit.Read(wallet, after ?? 0, n);
+        var entries = ctx.Audit.Read(wallet, after ?? 0, n)
+            .Select(e => new AuditRecord(e.Seq, e.Time, e.Wallet, e.Address, e.TxId, e.Type, e.Amount, e.Decision, e.Reason, e.PrevHash, e.Hash, e.Mac))
+            .ToList();
         return TypedResults.Ok(new AuditPage(entries, entries.Count == n ? entries[^1].Seq : null));
     }
 }

@@ -3,9 +3,11 @@ using Aitbc.Core;
 using Aitbc.Node.Client;
 using Aitbc.ServiceDefaults;
 using Aitbc.Wallet.Auth;
+using Aitbc.Wallet.Client;
 using Aitbc.Wallet.Signing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
 namespace Aitbc.Wallet.Api;
@@ -17,28 +19,27 @@ internal static class SigningApi
     {
         // All of these may be called with the wallet's own token: they sign only within the wallet's policy.
         var w = v1.MapGroup("/wallets/{name}").AllowWalletToken();
-        w.MapPost("/sign", Sign).WithName("SignTx").WithSummary("Sign {type, body, nonce?, fee?}; answers the signed transaction (not submitted).");
-        w.MapPost("/send", Send).WithName("Send").WithSummary("Transfer {to, amount, memo?, fee?, wait?}: nonce, sign, submit, optionally wait for commit.");
+        w.MapPost("/sign", Sign).WithJsonBody<SignTransactionRequest>().WithName("SignTx").WithSummary("Sign {type, body, nonce?, fee?}; answers the signed transaction (not submitted).");
+        w.MapPost("/send", Send).WithJsonBody<TransferRequest>().WithName("Send").WithSummary("Transfer {to, amount, memo?, fee?, wait?}: nonce, sign, submit, optionally wait for commit.");
         w.MapPost("/escrow/lock", (WalletContext c, string name, HttpRequest r, CancellationToken ct) => SendBody(c, name, TxTypes.EscrowLock, r, ct))
+            .WithJsonBody<EscrowLockRequest>()
             .WithName("EscrowLock").WithSummary("{jobId, provider, amount, expiresAt, fee?, wait?}");
         w.MapPost("/escrow/settle", (WalletContext c, string name, HttpRequest r, CancellationToken ct) => SendBody(c, name, TxTypes.EscrowSettle, r, ct))
+            .WithJsonBody<EscrowSettleRequest>()
             .WithName("EscrowSettle").WithSummary("{jobId, amount, receipt, fee?, wait?}");
         w.MapPost("/escrow/refund", (WalletContext c, string name, HttpRequest r, CancellationToken ct) => SendBody(c, name, TxTypes.EscrowRefund, r, ct))
+            .WithJsonBody<EscrowRefundRequest>()
             .WithName("EscrowRefund").WithSummary("{jobId, fee?, wait?}");
-        w.MapPost("/sign-receipt", SignReceipt).WithName("SignReceipt")
+        w.MapPost("/sign-receipt", SignReceipt).WithJsonBody<SignReceiptRequest>().WithName("SignReceipt")
             .WithSummary("Sign a usage receipt as its provider: {jobId, model, modelDigest, tokensIn, tokensOut, amount, resultHash}.");
-        w.MapPost("/sign-request", SignRequest).WithName("SignRequest")
+        w.MapPost("/sign-request", SignRequest).WithJsonBody<SignHttpRequest>().WithName("SignRequest")
             .WithSummary("Sign a request to a service: {method, pathAndQuery, timestamp, bodySha256}; answers {signature}.");
         return v1;
     }
 
-    public sealed record ReceiptRequest(string? JobId, string? Model, string? ModelDigest, long TokensIn, long TokensOut, Amount? Amount, Hash256? ResultHash);
-
-    public sealed record RequestToSign(string? Method, string? PathAndQuery, long Timestamp, Hash256? BodySha256);
-
-    private static async Task<IResult> SignReceipt(WalletContext ctx, string name, HttpRequest request, CancellationToken ct)
+    private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> SignReceipt(WalletContext ctx, string name, HttpRequest request, CancellationToken ct)
     {
-        var (req, bad) = await RequestBody.ReadJsonAsync<ReceiptRequest>(request, WalletsApi.MaxBody, WalletsApi.Json, ct);
+        var (req, bad) = await RequestBody.ReadJsonAsync<SignReceiptRequest>(request, WalletsApi.MaxBody, WalletsApi.Json, ct);
         if (req is null)
         {
             return bad!;
@@ -54,12 +55,12 @@ internal static class SigningApi
         }
         var unsigned = UsageReceipt.Unsigned(wallet.Address, req.JobId!, req.Model, req.ModelDigest, req.TokensIn, req.TokensOut, amount, resultHash);
         var (receipt, error) = await ctx.Signer.SignReceiptAsync(name, unsigned);
-        return receipt is null ? WalletErrors.Of(error!) : Results.Bytes(receipt.ToJsonBytes(), "application/json");
+        return receipt is null ? WalletErrors.Of(error!, request.HttpContext.Response) : TypedResults.Bytes(receipt.ToJsonBytes(), "application/json");
     }
 
-    private static async Task<IResult> SignRequest(WalletContext ctx, string name, HttpRequest request, CancellationToken ct)
+    private static async Task<Results<Ok<SignatureResponse>, ProblemHttpResult>> SignRequest(WalletContext ctx, string name, HttpRequest request, CancellationToken ct)
     {
-        var (req, bad) = await RequestBody.ReadJsonAsync<RequestToSign>(request, WalletsApi.MaxBody, WalletsApi.Json, ct);
+        var (req, bad) = await RequestBody.ReadJsonAsync<SignHttpRequest>(request, WalletsApi.MaxBody, WalletsApi.Json, ct);
         if (req is null)
         {
             return bad!;
@@ -70,15 +71,13 @@ internal static class SigningApi
             return WalletErrors.Of("invalid_transaction", "a request to sign is {method: GET|POST|PUT|DELETE, pathAndQuery: /…, timestamp (Unix ms), bodySha256}");
         }
         var (signature, error) = await ctx.Signer.SignRequestAsync(name, req.Method, path, req.Timestamp, bodyHash);
-        return signature is null ? WalletErrors.Of(error!) : TypedResults.Ok(new { signature });
+        return signature is null ? WalletErrors.Of(error!, request.HttpContext.Response) : TypedResults.Ok(new SignatureResponse(signature));
     }
-
-    public sealed record SendResponse(Hash256 Hash, string Status, long? Height, JsonElement Tx);
 
     /// <summary>The envelope fields around a body: fee (base units), wait for commit, and (for sign) the nonce.</summary>
     private sealed record Envelope(Amount? Fee, bool Wait, long? Nonce);
 
-    private static async Task<IResult> Sign(WalletContext ctx, string name, HttpRequest request, CancellationToken ct)
+    private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> Sign(WalletContext ctx, string name, HttpRequest request, CancellationToken ct)
     {
         var (doc, bad) = await ReadObjectAsync(request, ct);
         if (doc is null)
@@ -107,7 +106,7 @@ internal static class SigningApi
             var nonce = env.Nonce ?? (ctx.Keystore.Get(name) is { } record ? (await ctx.Node.AccountAsync(record.Address, ct)).NextNonce : 0);
             var fee = env.Fee ?? (await ctx.Node.StatusAsync(ct)).MinFee;
             var (tx, signError) = await ctx.Signer.SignAsync(name, txBody, nonce, fee);
-            return tx is null ? WalletErrors.Of(signError!) : Results.Bytes(tx.ToJsonBytes(), "application/json");
+            return tx is null ? WalletErrors.Of(signError!, request.HttpContext.Response) : TypedResults.Bytes(tx.ToJsonBytes(), "application/json");
         }
         catch (HttpRequestException e)
         {
@@ -115,11 +114,11 @@ internal static class SigningApi
         }
     }
 
-    private static async Task<IResult> Send(WalletContext ctx, string name, HttpRequest request, CancellationToken ct) =>
+    private static async Task<Results<Ok<SendResponse>, Accepted<SendResponse>, ProblemHttpResult>> Send(WalletContext ctx, string name, HttpRequest request, CancellationToken ct) =>
         await SendBody(ctx, name, TxTypes.Transfer, request, ct);
 
     /// <summary>The body's own fields plus fee and wait; the body is parsed by the same strict rules as on chain.</summary>
-    private static async Task<IResult> SendBody(WalletContext ctx, string name, string type, HttpRequest request, CancellationToken ct)
+    private static async Task<Results<Ok<SendResponse>, Accepted<SendResponse>, ProblemHttpResult>> SendBody(WalletContext ctx, string name, string type, HttpRequest request, CancellationToken ct)
     {
         var (doc, bad) = await ReadObjectAsync(request, ct);
         if (doc is null)
@@ -144,7 +143,7 @@ internal static class SigningApi
             var (outcome, sendError) = await ctx.Signer.SendAsync(name, txBody, env.Fee, env.Wait, ct);
             if (outcome is null)
             {
-                return WalletErrors.Of(sendError!);
+                return WalletErrors.Of(sendError!, request.HttpContext.Response);
             }
             using var txJson = JsonDocument.Parse(outcome.Tx.ToJsonBytes());
             var response = new SendResponse(outcome.Tx.Id, outcome.Submitted.Status, outcome.Submitted.Height, txJson.RootElement.Clone());
@@ -161,7 +160,7 @@ internal static class SigningApi
     }
 
     /// <summary>The request's body as a JSON object, or the problem to answer.</summary>
-    private static async Task<(JsonDocument? Doc, IResult? Error)> ReadObjectAsync(HttpRequest request, CancellationToken ct)
+    private static async Task<(JsonDocument? Doc, ProblemHttpResult? Error)> ReadObjectAsync(HttpRequest request, CancellationToken ct)
     {
         var (body, bad) = await RequestBody.ReadAsync(request, WalletsApi.MaxBody, ct);
         if (body is null)
@@ -184,7 +183,7 @@ internal static class SigningApi
         }
     }
 
-    private static (Envelope?, IResult?) ReadEnvelope(JsonElement root, string[]? allowed)
+    private static (Envelope?, ProblemHttpResult?) ReadEnvelope(JsonElement root, string[]? allowed)
     {
         // Names, not JsonProperty: a default JsonProperty (none found) throws when its Name is read.
         if (allowed is not null && root.EnumerateObject().Select(p => p.Name).FirstOrDefault(n => !allowed.Contains(n)) is { } unknown)

@@ -1,8 +1,11 @@
 using Aitbc.Core;
 using Aitbc.ServiceDefaults;
 using Aitbc.Wallet.Auth;
+using Aitbc.Wallet.Client;
+using Aitbc.Wallet.Keystore;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
 namespace Aitbc.Wallet.Api;
@@ -18,19 +21,15 @@ internal static class TokensApi
     public static RouteGroupBuilder MapTokensApi(this RouteGroupBuilder v1)
     {
         var t = v1.MapGroup("/wallets/{name}/tokens");
-        t.MapPost("/", Create).WithName("CreateWalletToken").WithSummary("{password, label?}: a token for this wallet only, shown once.");
+        t.MapPost("/", Create).WithJsonBody<CreateTokenRequest>().WithName("CreateWalletToken").WithSummary("{password, label?}: a token for this wallet only, shown once.");
         t.MapGet("/", List).WithName("ListWalletTokens").WithSummary("The wallet's tokens (id, label, createdAt; never the token).");
         t.MapDelete("/{id}", Revoke).WithName("RevokeWalletToken");
         return v1;
     }
 
-    public sealed record CreateTokenRequest(string? Password, string? Label);
+    private static TokenInfo Dto(string name, WalletToken t, string? token = null) => new(t.Id, name, t.Address, t.Label, t.CreatedAt, token);
 
-    public sealed record TokenDto(string Id, string Wallet, Address Address, string? Label, DateTimeOffset CreatedAt, string? Token = null);
-
-    private static TokenDto Dto(string name, WalletToken t, string? token = null) => new(t.Id, name, t.Address, t.Label, t.CreatedAt, token);
-
-    private static async Task<IResult> Create(WalletContext ctx, string name, HttpRequest request, CancellationToken ct)
+    private static async Task<Results<Created<TokenInfo>, ProblemHttpResult>> Create(WalletContext ctx, string name, HttpRequest request, CancellationToken ct)
     {
         var (req, bad) = await RequestBody.ReadJsonAsync<CreateTokenRequest>(request, WalletsApi.MaxBody, WalletsApi.Json, ct);
         if (req is null)
@@ -56,12 +55,12 @@ internal static class TokensApi
         return TypedResults.Created($"/v1/wallets/{name}/tokens/{record.Id}", Dto(name, record, token));
     }
 
-    private static IResult List(WalletContext ctx, string name) =>
+    private static Results<Ok<List<TokenInfo>>, ProblemHttpResult> List(WalletContext ctx, string name) =>
         ctx.Keystore.Get(name) is { } r
             ? TypedResults.Ok(ctx.Tokens.List(r.Address).Select(t => Dto(name, t)).ToList())
             : WalletErrors.Of("not_found", $"no wallet named '{name}'");
 
-    private static IResult Revoke(WalletContext ctx, string name, string id)
+    private static Results<NoContent, ProblemHttpResult> Revoke(WalletContext ctx, string name, string id)
     {
         if (ctx.Keystore.Get(name) is not { } r)
         {

@@ -2,6 +2,7 @@ using Aitbc.ServiceDefaults;
 using Aitbc.Wallet.Keystore;
 using Aitbc.Wallet.Signing;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Aitbc.Wallet.Api;
 
@@ -40,23 +41,17 @@ internal static class WalletErrors
 
     public static ApiError Get(string code) => ByCode[code];
 
-    public static IResult Of(KeystoreError e) => Problems.Of(ByCode[e.Code], e.Message);
+    public static ProblemHttpResult Of(KeystoreError e) => Problems.Of(ByCode[e.Code], e.Message);
 
-    public static IResult Of(SignError e)
+    /// <summary>The signer's refusal; a rate-limited one also sets the response's <c>Retry-After</c> header.</summary>
+    public static ProblemHttpResult Of(SignError e, HttpResponse response)
     {
-        var problem = Problems.Of(ByCode[e.Code], e.Message, e.NodeProblem is { } p ? new Dictionary<string, object?> { ["nodeCode"] = p.Code } : null);
-        return e.RetryAfterSeconds is { } seconds ? new WithRetryAfter(problem, seconds) : problem;
-    }
-
-    /// <summary>A problem answered with a <c>Retry-After</c> header.</summary>
-    private sealed class WithRetryAfter(IResult inner, int seconds) : IResult
-    {
-        public Task ExecuteAsync(HttpContext httpContext)
+        if (e.RetryAfterSeconds is { } seconds)
         {
-            httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return inner.ExecuteAsync(httpContext);
+            response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
+        return Problems.Of(ByCode[e.Code], e.Message, e.NodeProblem is { } p ? new Dictionary<string, object?> { ["nodeCode"] = p.Code } : null);
     }
 
-    public static IResult Of(string code, string message) => Problems.Of(ByCode[code], message);
+    public static ProblemHttpResult Of(string code, string message) => Problems.Of(ByCode[code], message);
 }

@@ -4,10 +4,12 @@ using Aitbc.Core;
 using Aitbc.Node.Client;
 using Aitbc.ServiceDefaults;
 using Aitbc.Wallet.Auth;
+using Aitbc.Wallet.Client;
 using Aitbc.Wallet.Keystore;
 using Aitbc.Wallet.Policy;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
 namespace Aitbc.Wallet.Api;
@@ -26,36 +28,30 @@ internal static class WalletsApi
     public static RouteGroupBuilder MapWalletsApi(this RouteGroupBuilder v1)
     {
         var w = v1.MapGroup("/wallets");
-        w.MapPost("/", Create).WithName("CreateWallet").WithSummary("Create (random seed; the phrase is shown once) or import (phrase or raw seed).");
-        w.MapPost("/import", ImportFile).WithName("ImportWallet").WithSummary("Import an export file with its password.");
+        w.MapPost("/", Create).WithJsonBody<CreateWalletRequest>().WithName("CreateWallet").WithSummary("Create (random seed; the phrase is shown once) or import (phrase or raw seed).");
+        w.MapPost("/import", ImportFile).WithJsonBody<ImportWalletRequest>().WithName("ImportWallet").WithSummary("Import an export file with its password.");
         w.MapGet("/", List).WithName("ListWallets");
         w.MapGet("/{name}", Get).WithName("GetWallet").AllowWalletToken();
         w.MapDelete("/{name}", Delete).WithName("DeleteWallet").WithSummary("Delete; ?confirm= must repeat the name.");
-        w.MapPost("/{name}/rename", Rename).WithName("RenameWallet");
+        w.MapPost("/{name}/rename", Rename).WithJsonBody<RenameWalletRequest>().WithName("RenameWallet");
         w.MapGet("/{name}/export", Export).WithName("ExportWallet").WithSummary("The encrypted export file (still under the wallet's password).");
-        w.MapPost("/{name}/unlock", Unlock).WithName("UnlockWallet").WithSummary("Unlock for a time (default 300 s).");
+        w.MapPost("/{name}/unlock", Unlock).WithJsonBody<UnlockRequest>().WithName("UnlockWallet").WithSummary("Unlock for a time (default 300 s).");
         w.MapPost("/{name}/lock", Lock).WithName("LockWallet");
-        w.MapPut("/{name}/policy", SetPolicy).WithName("SetPolicy").WithSummary("Replace the spending policy (the wallet must be unlocked).");
+        w.MapPut("/{name}/policy", SetPolicy).WithJsonBody<WalletPolicy>().WithName("SetPolicy").WithSummary("Replace the spending policy (the wallet must be unlocked).");
         w.MapGet("/{name}/balance", Balance).WithName("GetBalance").AllowWalletToken();
         return v1;
     }
 
-    public sealed record CreateRequest(string? Name, string? Password, string? Phrase, string? Seed);
+    private static WalletInfo Dto(WalletContext ctx, WalletRecord r, string? phrase = null) =>
+        new(r.Name, r.Address, r.CreatedAt, ctx.Signer.UnlockedUntil(r.Name), Policy(r.Policy), phrase);
 
-    public sealed record ImportRequest(JsonElement File, string? Password, string? Name);
+    /// <summary>The policy as the API shows it: its fields, and the effective lists it applies.</summary>
+    internal static WalletPolicy Policy(SpendingPolicy p) =>
+        new(p.MaxPerTx, p.MaxPerDay, p.AllowedRecipients, p.AllowedProviders, p.EffectiveRecipients, p.EffectiveProviders);
 
-    public sealed record RenameRequest(string? NewName);
-
-    public sealed record UnlockRequest(string? Password, int? Seconds);
-
-    public sealed record WalletDto(string Name, Address Address, DateTimeOffset CreatedAt, DateTimeOffset? UnlockedUntil, SpendingPolicy Policy, string? Phrase = null);
-
-    private static WalletDto Dto(WalletContext ctx, WalletRecord r, string? phrase = null) =>
-        new(r.Name, r.Address, r.CreatedAt, ctx.Signer.UnlockedUntil(r.Name), r.Policy, phrase);
-
-    private static async Task<IResult> Create(WalletContext ctx, HttpRequest request, CancellationToken ct)
+    private static async Task<Results<Created<WalletInfo>, ProblemHttpResult>> Create(WalletContext ctx, HttpRequest request, CancellationToken ct)
     {
-        var (req, bad) = await RequestBody.ReadJsonAsync<CreateRequest>(request, MaxBody, Json, ct);
+        var (req, bad) = await RequestBody.ReadJsonAsync<CreateWalletRequest>(request, MaxBody, Json, ct);
         if (req is null)
         {
             return bad!;
@@ -87,9 +83,9 @@ internal static class WalletsApi
         return wallet is null ? WalletErrors.Of(error!) : TypedResults.Created($"/v1/wallets/{wallet.Name}", Dto(ctx, wallet, phrase));
     }
 
-    private static async Task<IResult> ImportFile(WalletContext ctx, HttpRequest request, CancellationToken ct)
+    private static async Task<Results<Created<WalletInfo>, ProblemHttpResult>> ImportFile(WalletContext ctx, HttpRequest request, CancellationToken ct)
     {
-        var (req, bad) = await RequestBody.ReadJsonAsync<ImportRequest>(request, MaxBody, Json, ct);
+        var (req, bad) = await RequestBody.ReadJsonAsync<ImportWalletRequest>(request, MaxBody, Json, ct);
         if (req is null)
         {
             return bad!;
@@ -103,12 +99,12 @@ internal static class WalletsApi
         return wallet is null ? WalletErrors.Of(error!) : TypedResults.Created($"/v1/wallets/{wallet.Name}", Dto(ctx, wallet));
     }
 
-    private static IResult List(WalletContext ctx) => TypedResults.Ok(ctx.Keystore.List().Select(r => Dto(ctx, r)).ToList());
+    private static Ok<List<WalletInfo>> List(WalletContext ctx) => TypedResults.Ok(ctx.Keystore.List().Select(r => Dto(ctx, r)).ToList());
 
-    private static IResult Get(WalletContext ctx, string name) =>
+    private static Results<Ok<WalletInfo>, ProblemHttpResult> Get(WalletContext ctx, string name) =>
         ctx.Keystore.Get(name) is { } r ? TypedResults.Ok(Dto(ctx, r)) : WalletErrors.Of("not_found", $"no wallet named '{name}'");
 
-    private static IResult Delete(WalletContext ctx, string name, string? confirm)
+    private static Results<NoContent, ProblemHttpResult> Delete(WalletContext ctx, string name, string? confirm)
     {
         var address = ctx.Keystore.Get(name)?.Address;
         var error = ctx.Keystore.Delete(name, confirm);
@@ -124,9 +120,9 @@ internal static class WalletsApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> Rename(WalletContext ctx, string name, HttpRequest request, CancellationToken ct)
+    private static async Task<Results<Ok<WalletInfo>, ProblemHttpResult>> Rename(WalletContext ctx, string name, HttpRequest request, CancellationToken ct)
     {
-        var (req, bad) = await RequestBody.ReadJsonAsync<RenameRequest>(request, MaxBody, Json, ct);
+        var (req, bad) = await RequestBody.ReadJsonAsync<RenameWalletRequest>(request, MaxBody, Json, ct);
         if (req is null)
         {
             return bad!;
@@ -140,12 +136,12 @@ internal static class WalletsApi
         return TypedResults.Ok(Dto(ctx, ctx.Keystore.Get(req.NewName!)!));
     }
 
-    private static IResult Export(WalletContext ctx, string name) =>
+    private static Results<FileContentHttpResult, ProblemHttpResult> Export(WalletContext ctx, string name) =>
         ctx.Keystore.Export(name) is { } file
-            ? Results.Bytes(file, "application/json", $"{name}.aitbc-wallet.json")
+            ? TypedResults.Bytes(file, "application/json", $"{name}.aitbc-wallet.json")
             : WalletErrors.Of("not_found", $"no wallet named '{name}'");
 
-    private static async Task<IResult> Unlock(WalletContext ctx, string name, HttpRequest request, CancellationToken ct)
+    private static async Task<Results<Ok<UnlockResponse>, ProblemHttpResult>> Unlock(WalletContext ctx, string name, HttpRequest request, CancellationToken ct)
     {
         var (req, bad) = await RequestBody.ReadJsonAsync<UnlockRequest>(request, MaxBody, Json, ct);
         if (req is null)
@@ -153,15 +149,15 @@ internal static class WalletsApi
             return bad!;
         }
         var (expires, error) = ctx.Signer.Unlock(name, req.Password ?? "", req.Seconds is { } s ? TimeSpan.FromSeconds(s) : null);
-        return expires is null ? WalletErrors.Of(error!) : TypedResults.Ok(new { name, unlockedUntil = expires });
+        return expires is null ? WalletErrors.Of(error!) : TypedResults.Ok(new UnlockResponse(name, expires.Value));
     }
 
-    private static IResult Lock(WalletContext ctx, string name) =>
+    private static Results<Ok<LockResponse>, ProblemHttpResult> Lock(WalletContext ctx, string name) =>
         ctx.Keystore.Get(name) is null
             ? WalletErrors.Of("not_found", $"no wallet named '{name}'")
-            : TypedResults.Ok(new { name, wasUnlocked = ctx.Signer.Lock(name) });
+            : TypedResults.Ok(new LockResponse(name, ctx.Signer.Lock(name)));
 
-    private static async Task<IResult> SetPolicy(WalletContext ctx, string name, HttpRequest request, CancellationToken ct)
+    private static async Task<Results<Ok<WalletInfo>, ProblemHttpResult>> SetPolicy(WalletContext ctx, string name, HttpRequest request, CancellationToken ct)
     {
         var (policy, bad) = await RequestBody.ReadJsonAsync<SpendingPolicy>(request, MaxBody, Json, ct);
         if (policy is null)
@@ -169,12 +165,12 @@ internal static class WalletsApi
             return bad!;
         }
         // Loosening a policy needs the password: sent in a header, since the body is the policy itself.
-        var password = request.Headers["AITBC-Wallet-Password"].FirstOrDefault();
+        var password = request.Headers[WalletClient.PasswordHeader].FirstOrDefault();
         var (record, error) = await ctx.Signer.SetPolicyAsync(name, policy, password);
-        return record is null ? WalletErrors.Of(error!) : TypedResults.Ok(Dto(ctx, record));
+        return record is null ? WalletErrors.Of(error!, request.HttpContext.Response) : TypedResults.Ok(Dto(ctx, record));
     }
 
-    private static async Task<IResult> Balance(WalletContext ctx, string name, CancellationToken ct)
+    private static async Task<Results<Ok<AccountInfo>, ProblemHttpResult>> Balance(WalletContext ctx, string name, CancellationToken ct)
     {
         if (ctx.Keystore.Get(name) is not { } r)
         {

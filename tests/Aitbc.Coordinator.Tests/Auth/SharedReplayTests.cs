@@ -36,7 +36,7 @@ public sealed class SharedReplayTests(PostgresMarket market) : IClassFixture<Pos
 
         foreach (var (takes, replayedAt, key) in new[] { (first, other, "one"), (other, first, "two") })
         {
-            var body = MarketClient.JobBody(model, $"a prompt sent twice, {key}", idempotencyKey: $"shared-replay-{key}");
+            var body = MarketAgent.JobBody(model, $"a prompt sent twice, {key}", idempotencyKey: $"shared-replay-{key}");
             var ts = market.Time.NowMs;
             var signature = HttpSignature.Sign(client.Key, "POST", "/v1/jobs", ts, Encoding.UTF8.GetBytes(body));
             (await SendAsync(takes, body, client.Address, ts, signature)).Expect(HttpStatusCode.Created);
@@ -59,7 +59,7 @@ public sealed class SharedReplayTests(PostgresMarket market) : IClassFixture<Pos
         var model = market.NewModel();
         await using var provider = await market.NewProviderAsync(model);
         using var client = await market.NewClientAsync(0);
-        var body = MarketClient.JobBody(model, "a prompt sent while the table is away", idempotencyKey: "ledger-down");
+        var body = MarketAgent.JobBody(model, "a prompt sent while the table is away", idempotencyKey: "ledger-down");
         var ts = market.Time.NowMs;
         var signature = HttpSignature.Sign(client.Key, "POST", "/v1/jobs", ts, Encoding.UTF8.GetBytes(body));
 

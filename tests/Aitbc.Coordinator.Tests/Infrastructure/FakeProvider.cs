@@ -4,6 +4,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
+using Aitbc.Coordinator.Client;
 using Aitbc.Node.Client;
 
 namespace Aitbc.Coordinator.Tests.Infrastructure;
@@ -30,7 +31,6 @@ public enum ProviderMode
 public sealed class FakeProvider : IAsyncDisposable
 {
     public const string Digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly TimeProvider _time;
     private readonly NodeClient _node;
     private readonly string _chainId;
@@ -38,7 +38,7 @@ public sealed class FakeProvider : IAsyncDisposable
     private readonly SemaphoreSlim _nonceLock = new(1, 1);
     private readonly SemaphoreSlim _slots;
     private readonly CancellationTokenSource _stop = new();
-    private readonly Channel<JsonElement> _held = Channel.CreateUnbounded<JsonElement>();
+    private readonly Channel<JobOffer> _held = Channel.CreateUnbounded<JobOffer>();
     private readonly ConcurrentBag<Task> _work = [];
     private ClientWebSocket? _socket;
     private Task? _receiving;
@@ -96,13 +96,9 @@ public sealed class FakeProvider : IAsyncDisposable
         return await Reply.FromAsync(response);
     }
 
-    public Task<Reply> RegisterAsync() => PostAsync("/v1/providers/register", JsonSerializer.Serialize(new
-    {
-        models = Models.Select(m => new { model = m.Model, digest = Digest, priceIn = ChainNode.Str(m.PriceIn), priceOut = ChainNode.Str(m.PriceOut) }),
-        concurrency = Concurrency,
-        region = "test-1",
-        gpu = "fake",
-    }, Json));
+    public Task<Reply> RegisterAsync() => PostAsync("/v1/providers/register", JsonSerializer.Serialize(new RegisterProviderRequest(
+        [.. Models.Select(m => new ModelOffer(m.Model, Digest, new Amount(m.PriceIn), new Amount(m.PriceOut)))], Concurrency, "test-1", "fake"),
+        CoordinatorJson.Default.RegisterProviderRequest));
 
     public Task<Reply> HeartbeatAsync() => PostAsync("/v1/providers/heartbeat", "{}");
 
@@ -165,11 +161,11 @@ public sealed class FakeProvider : IAsyncDisposable
     public async Task ConnectAsync()
     {
         var socket = new ClientWebSocket();
-        var (address, timestamp, signature) = SignHeaders("GET", "/v1/providers/connect");
+        var (address, timestamp, signature) = SignHeaders("GET", DispatchMessage.Path);
         socket.Options.SetRequestHeader(HttpSignature.AddressHeader, address);
         socket.Options.SetRequestHeader(HttpSignature.TimestampHeader, timestamp);
         socket.Options.SetRequestHeader(HttpSignature.SignatureHeader, signature);
-        var uri = new UriBuilder(new Uri(Coordinator, "/v1/providers/connect")) { Scheme = "ws" }.Uri;
+        var uri = new UriBuilder(new Uri(Coordinator, DispatchMessage.Path)) { Scheme = "ws" }.Uri;
         await socket.ConnectAsync(uri, _stop.Token);
         _socket = socket;
         _receiving = Task.Run(() => ReceiveAsync(socket, _stop.Token), CancellationToken.None);
@@ -195,7 +191,7 @@ public sealed class FakeProvider : IAsyncDisposable
     }
 
     /// <summary>The next job this provider was given (in <see cref="ProviderMode.Hold"/>).</summary>
-    public async Task<JsonElement> NextJobAsync()
+    public async Task<JobOffer> NextJobAsync()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try
@@ -227,13 +223,12 @@ public sealed class FakeProvider : IAsyncDisposable
                 {
                     return;
                 }
-                using var doc = JsonDocument.Parse(message.ToArray());
-                if (doc.RootElement.GetProperty("type").GetString() != "job")
+                if (DispatchMessage.TryRead(message.ToArray(), out var unreadable) is not JobMessage { Job: var job })
                 {
+                    Errors.Enqueue($"a dispatch message that is no job: {unreadable}");
                     continue;
                 }
-                var job = doc.RootElement.GetProperty("job").Clone();
-                var id = job.GetProperty("id").GetString()!;
+                var id = job.Id;
                 Received.AddOrUpdate(id, 1, (_, n) => n + 1);
                 switch (Mode)
                 {
@@ -241,7 +236,7 @@ public sealed class FakeProvider : IAsyncDisposable
                         _held.Writer.TryWrite(job);
                         break;
                     case ProviderMode.Reject:
-                        await SendAsync(new { type = "reject", jobId = id, reason = "this provider is draining" });
+                        await SendAsync(new RejectMessage(id, "this provider is draining"));
                         break;
                     default:
                         _work.Add(Task.Run(() => WorkAsync(job), CancellationToken.None));
@@ -255,7 +250,7 @@ public sealed class FakeProvider : IAsyncDisposable
         }
     }
 
-    public Task SendAsync(object message) => SendRawAsync(JsonSerializer.SerializeToUtf8Bytes(message, Json));
+    public Task SendAsync(DispatchMessage message) => SendRawAsync(message.ToUtf8Bytes());
 
     public async Task SendRawAsync(byte[] message)
     {
@@ -271,54 +266,50 @@ public sealed class FakeProvider : IAsyncDisposable
         }
     }
 
-    public Task AcceptAsync(string jobId) => SendAsync(new { type = "accept", jobId });
+    public Task AcceptAsync(string jobId) => SendAsync(new AcceptMessage(jobId));
 
-    public Task TokenAsync(string jobId, string text) => SendAsync(new { type = "token", jobId, text });
+    public Task TokenAsync(string jobId, string text) => SendAsync(new TokenMessage(jobId, text));
 
     /// <summary>The echo model: the prompt's (or the messages') words, at most maxTokens of them, as tokens.</summary>
-    public static IReadOnlyList<string> Tokens(JsonElement job)
+    public static IReadOnlyList<string> Tokens(JobOffer job)
     {
-        var input = job.GetProperty("input");
-        var text = input.TryGetProperty("prompt", out var p)
-            ? p.GetString()!
-            : string.Join(' ', input.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("content").GetString()));
-        var words = text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Take(job.GetProperty("maxTokens").GetInt32()).ToList();
+        var text = string.Join(' ', job.Texts());
+        var words = text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Take(job.MaxTokens).ToList();
         return [.. words.Select((w, i) => i == words.Count - 1 ? w : w + " ")];
     }
 
     /// <summary>The metered usage of a job: input tokens (words plus a template's few, within the bound) and the output's tokens.</summary>
-    public static (long TokensIn, long TokensOut, Amount Amount) Meter(JsonElement job, IReadOnlyList<string> tokens)
+    public static (long TokensIn, long TokensOut, Amount Amount) Meter(JobOffer job, IReadOnlyList<string> tokens)
     {
-        var input = job.GetProperty("input").ToString();
-        long tokensIn = Math.Min(job.GetProperty("inputTokenBound").GetInt32(), input.Split(' ').Length + 4);
+        var input = job.Input.ToString();
+        long tokensIn = Math.Min(job.InputTokenBound, input.Split(' ').Length + 4);
         long tokensOut = tokens.Count;
-        var amount = Pricing.Cost(tokensIn, tokensOut, Amount.Parse(job.GetProperty("priceIn").GetString()!), Amount.Parse(job.GetProperty("priceOut").GetString()!))!.Value;
+        var amount = Pricing.Cost(tokensIn, tokensOut, job.PriceIn, job.PriceOut)!.Value;
         return (tokensIn, tokensOut, amount);
     }
 
-    public UsageReceipt SignReceipt(JsonElement job, long tokensIn, long tokensOut, Amount amount, string output) =>
-        UsageReceipt.Sign(Key, job.GetProperty("id").GetString()!, job.GetProperty("model").GetString()!, job.GetProperty("modelDigest").GetString()!,
-            tokensIn, tokensOut, amount, output);
+    public UsageReceipt SignReceipt(JobOffer job, long tokensIn, long tokensOut, Amount amount, string output) =>
+        UsageReceipt.Sign(Key, job.Id, job.Model, job.ModelDigest, tokensIn, tokensOut, amount, output);
 
     /// <summary>The body of <c>POST /v1/jobs/{id}/result</c>: the output and the signed receipt.</summary>
     public static string ResultBody(string output, UsageReceipt receipt) =>
-        $$"""{"output":{{JsonSerializer.Serialize(output)}},"receipt":{{Encoding.UTF8.GetString(receipt.ToJsonBytes())}}}""";
+        JsonSerializer.Serialize(PostResultRequest.Of(output, receipt), CoordinatorJson.Default.PostResultRequest);
 
     public Task<Reply> PostResultAsync(string jobId, string output, UsageReceipt receipt) => PostAsync($"/v1/jobs/{jobId}/result", ResultBody(output, receipt));
 
-    public Task<Reply> PostFailureAsync(string jobId, string reason) => PostAsync($"/v1/jobs/{jobId}/fail", JsonSerializer.Serialize(new { reason }));
+    public Task<Reply> PostFailureAsync(string jobId, string reason) => PostAsync($"/v1/jobs/{jobId}/fail", JsonSerializer.Serialize(new FailJobRequest(reason), CoordinatorJson.Default.FailJobRequest));
 
     /// <summary>The whole job as a provider daemon does it (at most <see cref="Concurrency"/> at once): no escrow, no work.</summary>
-    public async Task WorkAsync(JsonElement job)
+    public async Task WorkAsync(JobOffer job)
     {
-        var id = job.GetProperty("id").GetString()!;
+        var id = job.Id;
         await _slots.WaitAsync();
         try
         {
             var escrow = await _node.EscrowAsync(id);
-            if (escrow is null || escrow.Status != "locked" || escrow.Provider != Address || escrow.Amount < Amount.Parse(job.GetProperty("amount").GetString()!))
+            if (escrow is null || escrow.Status != "locked" || escrow.Provider != Address || escrow.Amount < job.Amount)
             {
-                await SendAsync(new { type = "reject", jobId = id, reason = "no escrow on the chain for this job" });
+                await SendAsync(new RejectMessage(id, "no escrow on the chain for this job"));
                 return;
             }
             await AcceptAsync(id);

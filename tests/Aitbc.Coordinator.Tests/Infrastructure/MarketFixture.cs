@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Text.Json;
+using Aitbc.Coordinator.Client;
 using Aitbc.Coordinator.Data;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -34,8 +35,8 @@ public abstract class MarketFixture : IAsyncLifetime
 
     protected TempDir Dir => _dir;
 
-    /// <summary>The database for the coordinator: "sqlite" or "postgres", and its connection string.</summary>
-    protected abstract Task<(string Database, string ConnectionString)> OpenDatabaseAsync();
+    /// <summary>The database for the coordinator, and its connection string.</summary>
+    protected abstract Task<(DatabaseKind Database, string ConnectionString)> OpenDatabaseAsync();
 
     protected virtual Task CloseDatabaseAsync() => Task.CompletedTask;
 
@@ -103,9 +104,9 @@ public abstract class MarketFixture : IAsyncLifetime
     public string NewModel() => $"dev-echo/test-{Interlocked.Increment(ref _models)}";
 
     /// <summary>A client with a fresh key, given <paramref name="fund"/> base units by the faucet.</summary>
-    public async Task<MarketClient> NewClientAsync(ulong fund = 100 * Amount.UnitsPerAit)
+    public async Task<MarketAgent> NewClientAsync(ulong fund = 100 * Amount.UnitsPerAit)
     {
-        var client = new MarketClient(TestKeys.Fresh(), Coordinator.Uri, Time);
+        var client = new MarketAgent(TestKeys.Fresh(), Coordinator.Uri, Time);
         if (fund > 0)
         {
             await Node.FundAsync(client.Address, fund);
@@ -135,8 +136,10 @@ public abstract class MarketFixture : IAsyncLifetime
     /// <summary>A job's id, as the coordinator's answers carry it.</summary>
     public static string Id(JsonElement job) => job.GetProperty("id").GetString()!;
 
+    public static string Id(JobOffer offer) => offer.Id;
+
     /// <summary>Submits, locks the quoted escrow, and waits for the job to reach <paramref name="provider"/>; answers the job and the offer it got.</summary>
-    public async Task<(JsonElement Job, JsonElement Offer)> DispatchedAsync(MarketClient client, FakeProvider provider, string model, string prompt)
+    public async Task<(JsonElement Job, JobOffer Offer)> DispatchedAsync(MarketAgent client, FakeProvider provider, string model, string prompt)
     {
         var job = await client.SubmitCreatedAsync(model, prompt, maxTokens: 8);
         Assert.Equal(provider.Address.ToString(), job.GetProperty("provider").GetString());
@@ -148,7 +151,7 @@ public abstract class MarketFixture : IAsyncLifetime
     }
 
     /// <summary>As <see cref="DispatchedAsync"/>, then accepted by the provider: the job is running.</summary>
-    public async Task<(JsonElement Job, JsonElement Offer)> RunningAsync(MarketClient client, FakeProvider provider, string model, string prompt)
+    public async Task<(JsonElement Job, JobOffer Offer)> RunningAsync(MarketAgent client, FakeProvider provider, string model, string prompt)
     {
         var (job, offer) = await DispatchedAsync(client, provider, model, prompt);
         await provider.AcceptAsync(Id(job));
@@ -194,8 +197,8 @@ public abstract class MarketFixture : IAsyncLifetime
 /// <summary>The market on SQLite: one file in a temp folder.</summary>
 public sealed class SqliteMarket : MarketFixture
 {
-    protected override Task<(string Database, string ConnectionString)> OpenDatabaseAsync() =>
-        Task.FromResult(("sqlite", Dir.Sub("coordinator.db")));
+    protected override Task<(DatabaseKind Database, string ConnectionString)> OpenDatabaseAsync() =>
+        Task.FromResult((DatabaseKind.Sqlite, Dir.Sub("coordinator.db")));
 
     protected override Task CloseDatabaseAsync()
     {
@@ -209,10 +212,10 @@ public sealed class PostgresMarket : MarketFixture
 {
     private PostgresServer? _server;
 
-    protected override async Task<(string Database, string ConnectionString)> OpenDatabaseAsync()
+    protected override async Task<(DatabaseKind Database, string ConnectionString)> OpenDatabaseAsync()
     {
         _server = await PostgresServer.StartAsync();
-        return ("postgres", await _server.CreateDatabaseAsync("lifecycle"));
+        return (DatabaseKind.Postgres, await _server.CreateDatabaseAsync("lifecycle"));
     }
 
     protected override async Task CloseDatabaseAsync()

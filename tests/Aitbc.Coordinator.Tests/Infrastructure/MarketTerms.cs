@@ -15,5 +15,7 @@ internal static class MarketTerms
     /// <summary>A job's id, as the coordinator's answers carry it.</summary>
     public static string Id(JsonElement job) => MarketFixture.Id(job);
 
+    public static string Id(Aitbc.Coordinator.Client.JobOffer offer) => offer.Id;
+
     public static string ProviderOf(JsonElement job) => job.GetProperty("provider").GetString()!;
 }

@@ -20,7 +20,7 @@ public sealed class SseStream : IAsyncDisposable
     }
 
     /// <summary>Opens the stream and returns once its first event (the current state) is in, so later events reach it.</summary>
-    /// <remarks>The stream is for the job's client or provider: <paramref name="http"/> signs (a <see cref="MarketClient"/>'s), or <paramref name="pathAndQuery"/> carries the signature.</remarks>
+    /// <remarks>The stream is for the job's client or provider: <paramref name="http"/> signs (a <see cref="MarketAgent"/>'s), or <paramref name="pathAndQuery"/> carries the signature.</remarks>
     public static Task<SseStream> OpenAsync(HttpClient http, string jobId) => OpenPathAsync(http, $"/v1/jobs/{jobId}/events");
 
     public static async Task<SseStream> OpenPathAsync(HttpClient http, string pathAndQuery)

@@ -67,7 +67,7 @@ public sealed class ScaleOutTests(ITestOutputHelper output)
             var jobs = new JsonElement[Jobs];
             await Parallel.ForEachAsync(Enumerable.Range(0, Clients), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (c, _) =>
             {
-                using var client = new MarketClient(clientKeys[c], instances[c % 2].Process.Uri, TimeProvider.System);
+                using var client = new MarketAgent(clientKeys[c], instances[c % 2].Process.Uri, TimeProvider.System);
                 for (var k = 0; k < JobsPerClient; k++)
                 {
                     var n = (c * JobsPerClient) + k;
@@ -84,7 +84,7 @@ public sealed class ScaleOutTests(ITestOutputHelper output)
 
             // Every escrow locked on the chain at once: client c's jobs with its nonces 0..19, in one batch.
             var locks = Enumerable.Range(0, Jobs)
-                .Select(n => Transaction.Sign(clientKeys[n / JobsPerClient], ChainNode.ChainId, n % JobsPerClient, new Amount(ChainNode.Fee), MarketClient.LockBody(jobs[n])))
+                .Select(n => Transaction.Sign(clientKeys[n / JobsPerClient], ChainNode.ChainId, n % JobsPerClient, new Amount(ChainNode.Fee), MarketAgent.LockBody(jobs[n])))
                 .ToList();
             var (accepted, refusals) = await node.SubmitBatchAsync(locks);
             Assert.True(accepted == Jobs, $"{Jobs - accepted} locks refused: {refusals}");

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Aitbc.Coordinator.Client;
 using Aitbc.Coordinator.Data;
 using Aitbc.Coordinator.Jobs;
 using Aitbc.Coordinator.Providers;
@@ -45,13 +46,11 @@ public abstract class MarketAbuseTests<TMarket>(TMarket market) : IClassFixture<
         }
     }
 
-    private static Amount Price(JsonElement offer, string name) => Amount.Parse(offer.GetProperty(name).GetString()!);
-
-    private static UsageReceipt Receipt(FakeProvider provider, JsonElement offer, string output, long tokensOut)
+    private static UsageReceipt Receipt(FakeProvider provider, JobOffer offer, string output, long tokensOut)
     {
         var (tokensIn, _, _) = FakeProvider.Meter(offer, [output]);
-        var amount = new Amount(Math.Min(Pricing.Cost(tokensIn, tokensOut, Price(offer, "priceIn"), Price(offer, "priceOut"))!.Value.Units,
-            Amount.Parse(offer.GetProperty("amount").GetString()!).Units));
+        var amount = new Amount(Math.Min(Pricing.Cost(tokensIn, tokensOut, offer.PriceIn, offer.PriceOut)!.Value.Units,
+            offer.Amount.Units));
         return provider.SignReceipt(offer, tokensIn, tokensOut, amount, output);
     }
 
@@ -286,8 +285,8 @@ public abstract class MarketAbuseTests<TMarket>(TMarket market) : IClassFixture<
         var model = market.NewModel();
         await using var provider = await market.NewProviderAsync(model);
         await using var capped = await market.StartCoordinatorAsync(o => o.MaxEventStreamsPerIp = 1);
-        using var client = new MarketClient(TestKeys.Fresh(), capped.Uri, market.Time);
-        using var stranger = new MarketClient(TestKeys.Fresh(), capped.Uri, market.Time);
+        using var client = new MarketAgent(TestKeys.Fresh(), capped.Uri, market.Time);
+        using var stranger = new MarketAgent(TestKeys.Fresh(), capped.Uri, market.Time);
         var id = Id((await client.SubmitAsync(model, Prompt)).Expect(HttpStatusCode.Created));
 
         await using var open = await SseStream.OpenAsync(client.Http, id);

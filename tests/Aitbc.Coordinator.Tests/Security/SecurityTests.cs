@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Aitbc.Coordinator.Chain;
+using Aitbc.Coordinator.Client;
 using Aitbc.Coordinator.Data;
 using Aitbc.Coordinator.Jobs;
 using Aitbc.Coordinator.Tests.Infrastructure;
@@ -26,7 +27,7 @@ public abstract class SecurityTests<TMarket>(TMarket market) : IClassFixture<TMa
     where TMarket : MarketFixture
 {
 
-    private Task<(JsonElement Job, JsonElement Offer)> RunningAsync(MarketClient client, FakeProvider provider, string model) =>
+    private Task<(JsonElement Job, JobOffer Offer)> RunningAsync(MarketAgent client, FakeProvider provider, string model) =>
         market.RunningAsync(client, provider, model, Prompt);
 
     private Task<string> StateAsync(string id) => market.DbAsync(db => db.Jobs.Where(j => j.Id == id).Select(j => j.State).SingleAsync());
@@ -106,7 +107,7 @@ public abstract class SecurityTests<TMarket>(TMarket market) : IClassFixture<TMa
     {
         await using (var perAddress = await market.StartCoordinatorAsync(o => o.RateLimitPerSecond = 1))
         {
-            using var victim = new MarketClient(TestKeys.Fresh(), perAddress.Uri, market.Time);
+            using var victim = new MarketAgent(TestKeys.Fresh(), perAddress.Uri, market.Time);
             using var impostor = TestKeys.Fresh();
             using var raw = new HttpClient { BaseAddress = perAddress.Uri };
             // Signed by another key in the victim's name: refused as a bad signature every time, never counted as the victim's.
@@ -135,7 +136,7 @@ public abstract class SecurityTests<TMarket>(TMarket market) : IClassFixture<TMa
         }
 
         await using var perIp = await market.StartCoordinatorAsync(o => o.RateLimitPerIpPerSecond = 1);
-        using var client = new MarketClient(TestKeys.Fresh(), perIp.Uri, market.Time);
+        using var client = new MarketAgent(TestKeys.Fresh(), perIp.Uri, market.Time);
         using var http = new HttpClient { BaseAddress = perIp.Uri };
         var statuses = new List<(HttpStatusCode Status, string? RetryAfter, Reply Reply)>();
         for (var i = 0; i < 10; i++)
@@ -143,7 +144,7 @@ public abstract class SecurityTests<TMarket>(TMarket market) : IClassFixture<TMa
             // Unsigned reads and signed submissions alike, from one IP.
             using var response = i % 2 == 0
                 ? await http.GetAsync(new Uri("/v1/models", UriKind.Relative))
-                : await client.Http.PostAsync(new Uri("/v1/jobs", UriKind.Relative), new StringContent(MarketClient.JobBody("nobody/serves", Prompt), Encoding.UTF8, "application/json"));
+                : await client.Http.PostAsync(new Uri("/v1/jobs", UriKind.Relative), new StringContent(MarketAgent.JobBody("nobody/serves", Prompt), Encoding.UTF8, "application/json"));
             statuses.Add((response.StatusCode, response.Headers.RetryAfter?.ToString(), await Reply.FromAsync(response)));
         }
         Assert.Equal(HttpStatusCode.OK, statuses[0].Status);
@@ -164,7 +165,7 @@ public abstract class SecurityTests<TMarket>(TMarket market) : IClassFixture<TMa
             o.RateLimitPerSecond = 1_000_000;
             o.RateLimitPerIpPerSecond = 1_000_000;
         });
-        using var client = new MarketClient(TestKeys.Fresh(), small.Uri, market.Time);
+        using var client = new MarketAgent(TestKeys.Fresh(), small.Uri, market.Time);
         const int n = JobWriter.MaxBatch + 16 + 100;
         Task<(HttpStatusCode, string?, Reply)>[] sent;
         // The jobs table is held by another transaction: the writer's batch waits, the queue behind it fills.
@@ -172,7 +173,7 @@ public abstract class SecurityTests<TMarket>(TMarket market) : IClassFixture<TMa
         {
             sent = [.. Enumerable.Range(0, n).Select(async i =>
             {
-                using var content = new StringContent(MarketClient.JobBody(model, $"{Prompt} #{i}"), Encoding.UTF8, "application/json");
+                using var content = new StringContent(MarketAgent.JobBody(model, $"{Prompt} #{i}"), Encoding.UTF8, "application/json");
                 using var response = await client.Http.PostAsync(new Uri("/v1/jobs", UriKind.Relative), content);
                 return (response.StatusCode, response.Headers.RetryAfter?.ToString(), await Reply.FromAsync(response));
             })];
@@ -197,7 +198,7 @@ public abstract class SecurityTests<TMarket>(TMarket market) : IClassFixture<TMa
         var scope = market.Coordinator.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<CoordinatorDb>();
         var tx = await db.Database.BeginTransactionAsync();
-        await db.Database.ExecuteSqlRawAsync(market.Options.Database == "postgres" ? "LOCK TABLE jobs IN EXCLUSIVE MODE" : "UPDATE jobs SET state = state WHERE 1 = 0");
+        await db.Database.ExecuteSqlRawAsync(market.Options.Database == DatabaseKind.Postgres ? "LOCK TABLE jobs IN EXCLUSIVE MODE" : "UPDATE jobs SET state = state WHERE 1 = 0");
         return new Held(async () =>
         {
             await tx.RollbackAsync();
@@ -236,7 +237,7 @@ public abstract class SecurityTests<TMarket>(TMarket market) : IClassFixture<TMa
         var model = market.NewModel();
         await using var provider = await market.NewProviderAsync(model);
         await using var capped = await market.StartCoordinatorAsync(o => o.MaxEventStreamsPerIp = 2);
-        using var client = new MarketClient(TestKeys.Fresh(), capped.Uri, market.Time);
+        using var client = new MarketAgent(TestKeys.Fresh(), capped.Uri, market.Time);
         var id = Id((await client.SubmitAsync(model, Prompt)).Expect(HttpStatusCode.Created));
 
         var first = await SseStream.OpenAsync(client.Http, id);
@@ -315,7 +316,7 @@ public abstract class SecurityTests<TMarket>(TMarket market) : IClassFixture<TMa
         var output = new string('\u0001', JobsApi.MaxOutputBytes);
         var (tokensIn, _, _) = FakeProvider.Meter(offer, ["x"]);
         UsageReceipt Receipt(string text, long tokensOut) => provider.SignReceipt(offer, tokensIn, tokensOut,
-            Pricing.Cost(tokensIn, tokensOut, Amount.Parse(offer.GetProperty("priceIn").GetString()!), Amount.Parse(offer.GetProperty("priceOut").GetString()!))!.Value, text);
+            Pricing.Cost(tokensIn, tokensOut, offer.PriceIn, offer.PriceOut)!.Value, text);
 
         // A byte over the output limit: refused, nothing changed.
         var over = output + "\u0001";
@@ -345,10 +346,10 @@ public abstract class SecurityTests<TMarket>(TMarket market) : IClassFixture<TMa
         var id = Id(job);
         var tokens = FakeProvider.Tokens(offer);
         var output = string.Concat(tokens);
-        var bound = offer.GetProperty("inputTokenBound").GetInt32();
+        var bound = offer.InputTokenBound;
         var escrow = Amount.Parse(job.GetProperty("price").GetString()!);
-        var priceIn = Amount.Parse(offer.GetProperty("priceIn").GetString()!);
-        var priceOut = Amount.Parse(offer.GetProperty("priceOut").GetString()!);
+        var priceIn = offer.PriceIn;
+        var priceOut = offer.PriceOut;
 
         // Inflated input: metered honestly at the quoted prices (capped at the escrow), but for tokens never sent.
         foreach (var inflated in new long[] { bound + 1, bound * 100L })
@@ -406,7 +407,7 @@ public abstract class SecurityTests<TMarket>(TMarket market) : IClassFixture<TMa
         await File.WriteAllTextAsync(tokenFile, token + "\n");
         // On PostgreSQL with a password (the test server trusts loopback, so any password does): it must not show anywhere.
         const string password = "password-only-in-a-file";
-        var connectionString = market.Options.Database == "postgres" ? market.Options.ConnectionString + $";Password={password}" : market.Options.ConnectionString;
+        var connectionString = market.Options.Database == DatabaseKind.Postgres ? market.Options.ConnectionString + $";Password={password}" : market.Options.ConnectionString;
         var connectionFile = dir.Sub("connection-string");
         await File.WriteAllTextAsync(connectionFile, connectionString + "\n");
         var logs = new LogLines();
@@ -487,7 +488,7 @@ public sealed class FollowerCatchUpTests(SqliteMarket market) : IClassFixture<Sq
         using var dir = new TempDir();
         CoordinatorOptions Options() => new()
         {
-            Port = 0, Database = "sqlite", ConnectionString = dir.Sub("away.db"), Node = market.Options.Node, Instance = "away",
+            Port = 0, Database = DatabaseKind.Sqlite, ConnectionString = dir.Sub("away.db"), Node = market.Options.Node, Instance = "away",
             AcceptTimeoutSeconds = 300, PaymentWindowSeconds = 600, JobTimeoutSeconds = 600,
         };
         var model = market.NewModel();
@@ -499,7 +500,7 @@ public sealed class FollowerCatchUpTests(SqliteMarket market) : IClassFixture<Sq
             await using (provider)
             {
                 await provider.StartAsync(connect: false);
-                using var atAway = new MarketClient(client.Key, away.Uri, TimeProvider.System);
+                using var atAway = new MarketAgent(client.Key, away.Uri, TimeProvider.System);
                 for (var i = 0; i < jobs; i++)
                 {
                     submitted.Add(await atAway.SubmitCreatedAsync(model, $"job {i} of those locked while the market was away"));

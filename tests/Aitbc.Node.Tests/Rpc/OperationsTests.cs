@@ -31,12 +31,45 @@ public sealed class OperationsTests(TestNode node) : IClassFixture<TestNode>
         var (status, body) = await GetTextAsync("/metrics");
 
         Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Contains("# TYPE aitbc_chain_height gauge\n", body, StringComparison.Ordinal);
-        var line = body.Split('\n').Single(l => l.StartsWith("aitbc_chain_height ", StringComparison.Ordinal));
-        Assert.True(long.Parse(line["aitbc_chain_height ".Length..], System.Globalization.CultureInfo.InvariantCulture) >= height);
+        Assert.True(PrometheusText.Declares(body, "aitbc_chain_height", "gauge"));
+        Assert.True(PrometheusText.Value(body, "aitbc_chain_height") >= height);
         Assert.True(height >= 1);
-        Assert.Contains("aitbc_mempool_txs ", body, StringComparison.Ordinal);
-        Assert.Contains("aitbc_txs_committed_total ", body, StringComparison.Ordinal);
+        Assert.True(PrometheusText.Declares(body, "aitbc_mempool_txs", "gauge"));
+        Assert.Single(PrometheusText.Samples(body, "aitbc_mempool_txs"));
+        Assert.True(PrometheusText.Declares(body, "aitbc_txs_committed_total", "counter"));
+        Assert.True(PrometheusText.Value(body, "aitbc_txs_committed_total") >= 1);
+        Assert.True(PrometheusText.Declares(body, "aitbc_block_build_seconds", "histogram"));
+        Assert.True(PrometheusText.Value(body, "aitbc_block_build_seconds_count") >= 1);
+        Assert.True(PrometheusText.Value(body, "aitbc_block_build_seconds_bucket", "le=\"+Inf\"") >= 1);
+        Assert.True(PrometheusText.Value(body, "aitbc_blocks_produced_total") >= 1);
+    }
+
+    [Fact]
+    public async Task Two_nodes_in_one_process_each_export_their_own_figures()
+    {
+        // A second node in this process: its transfers must not show in the first one's counters, nor the first's in its.
+        await node.CommitAsync(TestNode.Sign(Tx.Transfer(TestKeys.Bob, 1), node.FundedKey()));
+        var other = new TestNode();
+        await other.InitializeAsync();
+        try
+        {
+            var (_, before) = await GetTextAsync("/metrics");
+            await other.CommitAsync(TestNode.Sign(Tx.Transfer(TestKeys.Bob, 1), other.FundedKey()));
+            await other.CommitAsync(TestNode.Sign(Tx.Transfer(TestKeys.Bob, 1), other.FundedKey()));
+
+            var (_, after) = await GetTextAsync("/metrics");
+            using var response = await other.Http.GetAsync(new Uri("/metrics", UriKind.Relative));
+            var theirs = await response.Content.ReadAsStringAsync();
+
+            Assert.True(PrometheusText.Value(before, "aitbc_txs_committed_total") >= 1);
+            Assert.Equal(PrometheusText.Value(before, "aitbc_txs_committed_total"), PrometheusText.Value(after, "aitbc_txs_committed_total"));
+            Assert.Equal(2, PrometheusText.Value(theirs, "aitbc_txs_committed_total"));
+            Assert.Equal(other.Server.Height, PrometheusText.Value(theirs, "aitbc_chain_height"));
+        }
+        finally
+        {
+            await other.DisposeAsync();
+        }
     }
 
     [Fact]

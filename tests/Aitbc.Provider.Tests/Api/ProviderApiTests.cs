@@ -33,15 +33,13 @@ public sealed class ProviderApiTests(MarketFixture fixture) : IClassFixture<Mark
         // And it does paid work through the market like any model.
         using var client = await Market.NewClientAsync(Amount.FromAit(1));
         var job = await client.SubmitChatAsync(DevEchoBackend.ModelName, [("user", "alpha beta gamma")], maxTokens: 16);
-        var jobId = job.GetProperty("id").GetString()!;
+        var jobId = job.Id;
         await client.LockAsync(job);
         await Market.WaitForStateAsync(jobId, "completed");
         // Reading the output takes a request signed by the job's client (or its provider).
-        using var signed = new HttpClient(new Aitbc.Node.Client.SigningHandler(client.Key)) { BaseAddress = Market.Coordinator.Uri };
-        using var resultResponse = await signed.GetAsync(new Uri($"/v1/jobs/{jobId}/result", UriKind.Relative));
-        var result = await MarketClient.ReadAsync(resultResponse, HttpStatusCode.OK);
-        Assert.Equal("gamma beta alpha", result.GetProperty("output").GetString());
-        Assert.Equal(DevEchoBackend.Digest, result.GetProperty("receipt").GetProperty("modelDigest").GetString());
+        var result = await client.Coordinator.ResultAsync(jobId);
+        Assert.Equal("gamma beta alpha", result.Output);
+        Assert.Equal(DevEchoBackend.Digest, result.ParseReceipt().ModelDigest);
         Assert.Equal("settled", (await Market.Chain.EscrowAsync(jobId))!.Status);
     }
 
@@ -64,6 +62,6 @@ public sealed class ProviderApiTests(MarketFixture fixture) : IClassFixture<Mark
     {
         using var http = new HttpClient { BaseAddress = service };
         using var response = await http.GetAsync(new Uri(path, UriKind.Relative));
-        return await MarketClient.ReadAsync(response, HttpStatusCode.OK);
+        return await MarketAgent.ReadAsync(response, HttpStatusCode.OK);
     }
 }

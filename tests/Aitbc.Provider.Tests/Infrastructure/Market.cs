@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Aitbc.Coordinator;
+using Aitbc.Coordinator.Client;
 using Aitbc.Node.Client;
 using Aitbc.Provider.Inference;
 
@@ -142,35 +143,28 @@ public sealed class Market : IAsyncDisposable
     }
 
     /// <summary>A client with a fresh key funded from the faucet.</summary>
-    public async Task<MarketClient> NewClientAsync(Amount funds)
+    public async Task<MarketAgent> NewClientAsync(Amount funds)
     {
-        var client = new MarketClient(this, Ed25519Key.Generate());
+        var client = new MarketAgent(this, Ed25519Key.Generate());
         await Chain.FundAsync(client.Address, funds);
         return client;
     }
 
-    public async Task<JsonElement> JobAsync(string id)
-    {
-        using var response = await _coordinatorHttp.GetAsync(new Uri($"/v1/jobs/{id}", UriKind.Relative));
-        return await MarketClient.ReadAsync(response, HttpStatusCode.OK);
-    }
+    /// <summary>The job as anyone may read it (unsigned).</summary>
+    public Task<Job> JobAsync(string id) => new MarketClient(_coordinatorHttp).JobAsync(id);
 
     /// <summary>Waits until the job reaches one of these states (a final state other than those fails at once).</summary>
-    public async Task<JsonElement> WaitForStateAsync(string id, params string[] states)
-    {
-        var found = await Eventually.GetAsync(async () =>
+    public async Task<Job> WaitForStateAsync(string id, params string[] states) =>
+        await Eventually.GetAsync(async () =>
         {
             var job = await JobAsync(id);
-            var state = job.GetProperty("state").GetString();
-            if (states.Contains(state))
+            if (states.Contains(job.State))
             {
-                return new StrongBox<JsonElement>(job);
+                return job;
             }
-            Assert.False(state is "completed" or "failed" or "expired" or "canceled", $"job {id} ended {state}, not {string.Join(" | ", states)}: {job}\n{Logs.Text}");
+            Assert.False(job.Finished, $"job {id} ended {job.State}, not {string.Join(" | ", states)}: {job}\n{Logs.Text}");
             return null;
         }, $"job {id} to be {string.Join(" | ", states)}", () => Logs.Text);
-        return found.Value;
-    }
 
     public async ValueTask DisposeAsync()
     {
@@ -184,40 +178,32 @@ public sealed class Market : IAsyncDisposable
     }
 }
 
-/// <summary>An agent renting inference: its key signs its requests (<see cref="SigningHandler"/>) and its escrow locks.</summary>
-public sealed class MarketClient(Market market, Ed25519Key key) : IDisposable
+/// <summary>An agent renting inference: its key signs its requests (a <see cref="MarketClient"/>) and its escrow locks.</summary>
+public sealed class MarketAgent(Market market, Ed25519Key key) : IDisposable
 {
     private readonly HttpClient _coordinator = new(new SigningHandler(key)) { BaseAddress = market.Coordinator.Uri, Timeout = TimeSpan.FromSeconds(30) };
+
+    /// <summary>The coordinator's API, signed by this agent.</summary>
+    public MarketClient Coordinator => new(_coordinator);
 
     public Ed25519Key Key => key;
 
     public Address Address => key.Address;
 
     /// <summary><c>POST /v1/jobs</c> with chat messages; answers the job with its provider, price and the escrow.lock to submit.</summary>
-    public Task<JsonElement> SubmitChatAsync(string model, IReadOnlyList<(string Role, string Content)> messages, int maxTokens, ulong maxPrice = 1_000_000_000) =>
-        SubmitAsync(new JsonObject
-        {
-            ["model"] = model,
-            ["messages"] = new JsonArray([.. messages.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role, ["content"] = m.Content })]),
-            ["maxTokens"] = maxTokens,
-            ["maxPrice"] = maxPrice.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["idempotencyKey"] = Guid.NewGuid().ToString("N"),
-        });
-
-    private async Task<JsonElement> SubmitAsync(JsonObject body)
+    public async Task<Job> SubmitChatAsync(string model, IReadOnlyList<(string Role, string Content)> messages, int maxTokens, ulong maxPrice = 1_000_000_000)
     {
-        using var content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
-        using var response = await _coordinator.PostAsync(new Uri("/v1/jobs", UriKind.Relative), content);
-        return await ReadAsync(response, HttpStatusCode.Created);
+        var job = await Coordinator.SubmitAsync(SubmitJobRequest.OfMessages(model, [.. messages.Select(m => new ChatMessage(m.Role, m.Content))], maxTokens,
+            new Amount(maxPrice)));
+        Assert.Equal("awaiting_payment", job.State);
+        return job;
     }
 
     /// <summary>Signs and submits exactly the <c>escrow.lock</c> the coordinator asked for.</summary>
-    public async Task<SubmitResult> LockAsync(JsonElement job, bool wait = true)
+    public async Task<SubmitResult> LockAsync(Job job, bool wait = true)
     {
-        var b = job.GetProperty("escrow").GetProperty("body");
-        Assert.Equal(TxTypes.EscrowLock, job.GetProperty("escrow").GetProperty("type").GetString());
-        var result = await market.Chain.SubmitAsync(key, new EscrowLockBody(b.GetProperty("jobId").GetString()!, Address.Parse(b.GetProperty("provider").GetString()!),
-            Amount.Parse(b.GetProperty("amount").GetString()!), b.GetProperty("expiresAt").GetInt64()), wait);
+        Assert.Equal(TxTypes.EscrowLock, job.Escrow.Type);
+        var result = await market.Chain.SubmitAsync(key, job.Escrow.Body.ToTxBody(), wait);
         Assert.True(wait ? result.Committed : result.Accepted, $"escrow.lock: {result.Status} {result.Problem}");
         return result;
     }

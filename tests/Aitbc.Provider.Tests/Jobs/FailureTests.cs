@@ -26,7 +26,7 @@ public sealed class FailureTests(MarketFixture fixture) : IClassFixture<MarketFi
         using var client = await Market.NewClientAsync(ClientFunds);
 
         var job = await client.SubmitChatAsync(standIn.Model.Name, [("user", "Count from one to ten in words please")], maxTokens: 32);
-        var jobId = job.GetProperty("id").GetString()!;
+        var jobId = job.Id;
         await client.LockAsync(job);
         var failed = await Market.WaitForStateAsync(jobId, "failed");
         var escrow = await Eventually.GetAsync(async () => await Market.Chain.EscrowAsync(jobId) is { Status: "refunded" } e ? e : null,
@@ -35,11 +35,11 @@ public sealed class FailureTests(MarketFixture fixture) : IClassFixture<MarketFi
         Assert.Single(standIn.InferenceRequests);
         Assert.Equal(Amount.Zero, escrow.Paid);
         // Whichever reaches the coordinator first fails the job: the provider's report, or the refund seen on the chain.
-        var code = failed.GetProperty("failureCode").GetString();
+        var code = failed.FailureCode;
         Assert.Contains(code, (string[])["provider_failed", "refunded"]);
         if (code == "provider_failed")
         {
-            Assert.Contains(OllamaStandIn.MidStreamError, failed.GetProperty("failureReason").GetString(), StringComparison.Ordinal);
+            Assert.Contains(OllamaStandIn.MidStreamError, failed.FailureReason, StringComparison.Ordinal);
         }
         Assert.Equal(ClientFunds.Units - TestChain.Fee.Units, (await Market.Chain.BalanceAsync(client.Address)).Units);
         Assert.Equal(ProviderFunds.Units - TestChain.Fee.Units, (await Market.Chain.BalanceAsync(providerKey.Address)).Units);
@@ -85,7 +85,7 @@ public sealed class FailureTests(MarketFixture fixture) : IClassFixture<MarketFi
         using var client = await Market.NewClientAsync(ClientFunds);
 
         var job = await client.SubmitChatAsync(standIn.Model.Name, [("user", "one two three four five six seven")], maxTokens: 32);
-        var jobId = job.GetProperty("id").GetString()!;
+        var jobId = job.Id;
         await client.LockAsync(job);
         await Market.WaitForStateAsync(jobId, "failed");
         var escrow = await Eventually.GetAsync(async () => await Market.Chain.EscrowAsync(jobId) is { Status: "refunded" } e ? e : null,
@@ -109,7 +109,7 @@ public sealed class FailureTests(MarketFixture fixture) : IClassFixture<MarketFi
         var words = string.Join(' ', Enumerable.Range(1, 400).Select(i => $"w{i}"));
 
         var job = await client.SubmitChatAsync(standIn.Model.Name, [("user", words)], maxTokens: 400);
-        var jobId = job.GetProperty("id").GetString()!;
+        var jobId = job.Id;
         await client.LockAsync(job);
         await standIn.FirstLineSent.WaitAsync(TimeSpan.FromSeconds(30));
         await provider.DisposeAsync();
@@ -132,7 +132,7 @@ public sealed class FailureTests(MarketFixture fixture) : IClassFixture<MarketFi
         var words = string.Join(' ', Enumerable.Range(1, 20).Select(i => $"w{i}"));
 
         var job = await client.SubmitChatAsync(standIn.Model.Name, [("user", words)], maxTokens: 64);
-        var jobId = job.GetProperty("id").GetString()!;
+        var jobId = job.Id;
         await client.LockAsync(job);
         await standIn.FirstLineSent.WaitAsync(TimeSpan.FromSeconds(30));
         await provider.DisposeAsync();

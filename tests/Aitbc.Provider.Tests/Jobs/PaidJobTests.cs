@@ -24,10 +24,10 @@ public sealed class PaidJobTests(MarketFixture fixture) : IClassFixture<MarketFi
         (string, string)[] messages = [("system", "You answer in one line."), ("user", "Who holds the money while a job runs?")];
 
         var job = await client.SubmitChatAsync(standIn.Model.Name, messages, maxTokens: 64);
-        var jobId = job.GetProperty("id").GetString()!;
-        Assert.Equal(providerKey.Address.ToString(), job.GetProperty("provider").GetString());
-        Assert.Equal(standIn.Model.PrefixedDigest, job.GetProperty("modelDigest").GetString());
-        var escrowAmount = Amount.Parse(job.GetProperty("escrow").GetProperty("body").GetProperty("amount").GetString()!);
+        var jobId = job.Id;
+        Assert.Equal(providerKey.Address.ToString(), job.Provider.ToString());
+        Assert.Equal(standIn.Model.PrefixedDigest, job.ModelDigest);
+        var escrowAmount = job.Escrow.Body.Amount;
         await client.LockAsync(job);
         await Market.WaitForStateAsync(jobId, "completed");
 
@@ -100,12 +100,12 @@ public sealed class PaidJobTests(MarketFixture fixture) : IClassFixture<MarketFi
         Assert.Equal(ClientFunds.Units - TestChain.Fee.Units - receipt.Amount.Units, (await Market.Chain.BalanceAsync(client.Address)).Units);
     }
 
-    private async Task<(string Output, UsageReceipt Receipt)> ResultAsync(MarketClient client, string jobId)
+    private async Task<(string Output, UsageReceipt Receipt)> ResultAsync(MarketAgent client, string jobId)
     {
         // Signed by the job's client: only it and the provider may read the output.
         using var http = new HttpClient(new Aitbc.Node.Client.SigningHandler(client.Key)) { BaseAddress = Market.Coordinator.Uri };
         using var response = await http.GetAsync(new Uri($"/v1/jobs/{jobId}/result", UriKind.Relative));
-        var result = await MarketClient.ReadAsync(response, HttpStatusCode.OK);
+        var result = await MarketAgent.ReadAsync(response, HttpStatusCode.OK);
         Assert.True(UsageReceipt.TryParse(result.GetProperty("receipt"), out var receipt, out var why), why);
         Assert.Equal(receipt.Hash.ToString(), result.GetProperty("receiptHash").GetString());
         return (result.GetProperty("output").GetString()!, receipt);

@@ -42,15 +42,15 @@ public sealed class ProviderKilledTests(ShortEscrowMarketFixture fixture) : ICla
             ["MinRunSeconds"] = "2",
             ["HeartbeatSeconds"] = "1",
         });
-        await Eventually.TrueAsync(async () => (await MetricsAsync()).Contains("aitbc_provider_connections 1", StringComparison.Ordinal),
+        await Eventually.TrueAsync(async () => PrometheusText.Samples(await MetricsAsync(), "aitbc_provider_connections") is [1],
             "the provider process's dispatch connection", () => provider.Output);
         using var client = await Market.NewClientAsync(ClientFunds);
         var before = await TotalAsync(client.Address, provider.Address);
         var words = string.Join(' ', Enumerable.Range(1, 300).Select(i => $"w{i}"));
 
         var job = await client.SubmitChatAsync(standIn.Model.Name, [("user", words)], maxTokens: 300);
-        var jobId = job.GetProperty("id").GetString()!;
-        var expiresAt = job.GetProperty("expiresAt").GetInt64();
+        var jobId = job.Id;
+        var expiresAt = job.ExpiresAt;
         await client.LockAsync(job);
         await standIn.FirstLineSent.WaitAsync(TimeSpan.FromSeconds(30));
         await Market.WaitForStateAsync(jobId, "running");

@@ -71,7 +71,7 @@ public sealed class RefusalTests(MarketFixture fixture) : IClassFixture<MarketFi
         // A chain of its own that makes a block at most every 5 s, so the lock is surely still pending when the job arrives.
         // (The faucet pays the block before it, so the client's balance is untouched.)
         using var dir = new TempDir();
-        using var client = new MarketClient(Market, Ed25519Key.Generate());
+        using var client = new MarketAgent(Market, Ed25519Key.Generate());
         await using var slowChain = await TestChain.StartAsync(dir.Sub("node"), Market.Logs, minBlockIntervalMs: 5_000, [new GenesisAllocation(client.Address, ClientFunds)]);
         await using var standIn = await OllamaStandIn.StartAsync("llama3.2:refuse-pending");
         using var providerKey = Ed25519Key.Generate();
@@ -110,14 +110,14 @@ public sealed class RefusalTests(MarketFixture fixture) : IClassFixture<MarketFi
         });
         using var client = await Market.NewClientAsync(ClientFunds);
         var job = await client.SubmitChatAsync(standIn.Model.Name, [("user", Prompt)], MaxTokens);
-        var jobId = job.GetProperty("id").GetString()!;
-        var amount = Amount.Parse(job.GetProperty("escrow").GetProperty("body").GetProperty("amount").GetString()!);
+        var jobId = job.Id;
+        var amount = job.Escrow.Body.Amount;
 
         await client.LockAsync(job);
         var failed = await Market.WaitForStateAsync(jobId, "failed");
 
-        Assert.Equal("provider_rejected", failed.GetProperty("failureCode").GetString());
-        Assert.Contains("needs at least 760 s", failed.GetProperty("failureReason").GetString(), StringComparison.Ordinal);
+        Assert.Equal("provider_rejected", failed.FailureCode);
+        Assert.Contains("needs at least 760 s", failed.FailureReason, StringComparison.Ordinal);
         Assert.Empty(standIn.InferenceRequests);
         await AssertNoMoneyMovedAsync(providerKey.Address, client, jobId, amount);
     }
@@ -171,7 +171,7 @@ public sealed class RefusalTests(MarketFixture fixture) : IClassFixture<MarketFi
             o.Node = gone.RpcUri.ToString();
             o.Concurrency = 1;
         });
-        using var client = new MarketClient(Market, Ed25519Key.Generate());
+        using var client = new MarketAgent(Market, Ed25519Key.Generate());
         await gone.DisposeAsync();
 
         // With one slot, a second refusal (rather than "busy") shows the first gave its slot back.
@@ -193,14 +193,14 @@ public sealed class RefusalTests(MarketFixture fixture) : IClassFixture<MarketFi
         ["maxTokens"] = MaxTokens,
     };
 
-    private async Task<Amount> LockAsync(MarketClient client, EscrowLockBody body)
+    private async Task<Amount> LockAsync(MarketAgent client, EscrowLockBody body)
     {
         await Market.Chain.CommitAsync(client.Key, body);
         return body.Amount;
     }
 
     /// <summary>The provider has no account; the client paid only its lock (fee and the locked amount, still in the escrow).</summary>
-    private async Task AssertNoMoneyMovedAsync(Address provider, MarketClient client, string jobId, Amount locked)
+    private async Task AssertNoMoneyMovedAsync(Address provider, MarketAgent client, string jobId, Amount locked)
     {
         Assert.Equal(Amount.Zero, await Market.Chain.BalanceAsync(provider));
         var escrow = await Market.Chain.EscrowAsync(jobId);

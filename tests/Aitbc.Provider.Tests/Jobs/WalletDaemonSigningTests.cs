@@ -47,8 +47,8 @@ public sealed class WalletDaemonSigningTests(MarketFixture fixture) : IClassFixt
 
         using var client = await Market.NewClientAsync(Amount.FromAit(1));
         var job = await client.SubmitChatAsync(standIn.Model.Name, [("user", "Where is the provider's key?")], maxTokens: 32);
-        var jobId = job.GetProperty("id").GetString()!;
-        Assert.Equal(address.ToString(), job.GetProperty("provider").GetString());
+        var jobId = job.Id;
+        Assert.Equal(address.ToString(), job.Provider.ToString());
         await client.LockAsync(job);
         await Market.WaitForStateAsync(jobId, "completed");
 

@@ -103,7 +103,7 @@ public sealed class ProviderHardeningTests(MarketFixture fixture) : IClassFixtur
         using var http = new HttpClient(new SigningHandler(client.Key)) { BaseAddress = setup.Provider.Uri };
         using var content = Json(new JsonObject { ["jobId"] = jobId, ["model"] = setup.StandIn.Model.Name, ["prompt"] = Prompt, ["maxTokens"] = MaxTokens });
         using var response = await http.PostAsync(new Uri("/v1/jobs", UriKind.Relative), content);
-        var body = await MarketClient.ReadAsync(response, HttpStatusCode.TooManyRequests);
+        var body = await MarketAgent.ReadAsync(response, HttpStatusCode.TooManyRequests);
 
         Assert.Equal("rate_limited", body.GetProperty("code").GetString());
         Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero);
@@ -309,7 +309,7 @@ public sealed class ProviderHardeningTests(MarketFixture fixture) : IClassFixtur
         // The escrow's client reads it again (its first answer may have been lost).
         using var signed = new HttpClient(new SigningHandler(client.Key)) { BaseAddress = setup.Provider.Uri };
         using var again = await signed.GetAsync(new Uri($"/v1/jobs/{jobId}", UriKind.Relative));
-        var body = await MarketClient.ReadAsync(again, HttpStatusCode.OK);
+        var body = await MarketAgent.ReadAsync(again, HttpStatusCode.OK);
         Assert.Equal(first.GetProperty("output").GetString(), body.GetProperty("output").GetString());
         Assert.Equal(first.GetProperty("receiptHash").GetString(), body.GetProperty("receiptHash").GetString());
 
@@ -317,12 +317,12 @@ public sealed class ProviderHardeningTests(MarketFixture fixture) : IClassFixtur
         using var strangerKey = Ed25519Key.Generate();
         using var stranger = new HttpClient(new SigningHandler(strangerKey)) { BaseAddress = setup.Provider.Uri };
         using var byStranger = await stranger.GetAsync(new Uri($"/v1/jobs/{jobId}", UriKind.Relative));
-        Assert.Equal("forbidden", (await MarketClient.ReadAsync(byStranger, HttpStatusCode.Forbidden)).GetProperty("code").GetString());
+        Assert.Equal("forbidden", (await MarketAgent.ReadAsync(byStranger, HttpStatusCode.Forbidden)).GetProperty("code").GetString());
         using var unsigned = new HttpClient { BaseAddress = setup.Provider.Uri };
         using var byNobody = await unsigned.GetAsync(new Uri($"/v1/jobs/{jobId}", UriKind.Relative));
-        Assert.Equal("unauthorized", (await MarketClient.ReadAsync(byNobody, HttpStatusCode.Unauthorized)).GetProperty("code").GetString());
+        Assert.Equal("unauthorized", (await MarketAgent.ReadAsync(byNobody, HttpStatusCode.Unauthorized)).GetProperty("code").GetString());
         using var unknown = await signed.GetAsync(new Uri($"/v1/jobs/attack10-{Guid.NewGuid():N}", UriKind.Relative));
-        Assert.Equal("not_found", (await MarketClient.ReadAsync(unknown, HttpStatusCode.NotFound)).GetProperty("code").GetString());
+        Assert.Equal("not_found", (await MarketAgent.ReadAsync(unknown, HttpStatusCode.NotFound)).GetProperty("code").GetString());
 
         // Served, never delivered to the coordinator; paid once.
         Assert.Empty(setup.Hostile.PostedResults);

@@ -20,16 +20,16 @@ public sealed class ReceiptBoundTests(MarketFixture fixture) : IClassFixture<Mar
         using var client = await Market.NewClientAsync(ClientFunds);
 
         var job = await client.SubmitChatAsync(standIn.Model.Name, [("user", question)], maxTokens: 16);
-        var jobId = job.GetProperty("id").GetString()!;
-        Assert.Equal(bound, job.GetProperty("inputTokenBound").GetInt32());
-        var escrowAmount = Amount.Parse(job.GetProperty("escrow").GetProperty("body").GetProperty("amount").GetString()!);
+        var jobId = job.Id;
+        Assert.Equal(bound, job.InputTokenBound);
+        var escrowAmount = job.Escrow.Body.Amount;
         await client.LockAsync(job);
         var completed = await Market.WaitForStateAsync(jobId, "completed");
 
         var (tokens, _, _) = OllamaStandIn.Chat([("user", question)], 16);
         var charged = Pricing.Cost(bound, tokens.Count, Market.PriceIn, Market.PriceOut)!.Value;
-        Assert.Equal(bound, completed.GetProperty("tokensIn").GetInt64());
-        Assert.Equal(tokens.Count, completed.GetProperty("tokensOut").GetInt64());
+        Assert.Equal(bound, completed.TokensIn!.Value);
+        Assert.Equal(tokens.Count, completed.TokensOut!.Value);
         Assert.True(charged < escrowAmount, "the clamped charge is below the quote, so part of the escrow goes back");
         var escrow = await Market.Chain.EscrowAsync(jobId);
         Assert.Equal("settled", escrow!.Status);
@@ -50,15 +50,15 @@ public sealed class ReceiptBoundTests(MarketFixture fixture) : IClassFixture<Mar
         using var client = await Market.NewClientAsync(ClientFunds);
 
         var job = await client.SubmitChatAsync(standIn.Model.Name, [("user", question)], maxTokens: maxTokens);
-        var jobId = job.GetProperty("id").GetString()!;
+        var jobId = job.Id;
         await client.LockAsync(job);
         var completed = await Market.WaitForStateAsync(jobId, "completed");
 
         var (tokens, _, _) = OllamaStandIn.Chat([("user", question)], maxTokens);
         var bound = Pricing.OutputTokenBound(string.Concat(tokens));
         Assert.True(bound < maxTokens, "the stand-in reports far more output tokens than its output can hold");
-        Assert.Equal(bound, completed.GetProperty("tokensOut").GetInt64());
-        var charged = Pricing.Cost(completed.GetProperty("tokensIn").GetInt64(), bound, Market.PriceIn, Market.PriceOut)!.Value;
+        Assert.Equal(bound, completed.TokensOut!.Value);
+        var charged = Pricing.Cost(completed.TokensIn!.Value, bound, Market.PriceIn, Market.PriceOut)!.Value;
         var escrow = await Market.Chain.EscrowAsync(jobId);
         Assert.Equal("settled", escrow!.Status);
         Assert.Equal(charged, escrow.Paid);

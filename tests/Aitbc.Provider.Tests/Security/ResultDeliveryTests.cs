@@ -37,8 +37,8 @@ public sealed class ResultDeliveryTests
         var completed = await market.WaitForStateAsync(jobId, "completed");
         await Eventually.TrueAsync(() => !File.Exists(kept) && provider.Deliveries == (1L, 0), "the kept result acknowledged and removed", () => market.Logs.Text);
 
-        Assert.Equal(receipt.TokensIn, completed.GetProperty("tokensIn").GetInt64());
-        Assert.Equal(receipt.TokensOut, completed.GetProperty("tokensOut").GetInt64());
+        Assert.Equal(receipt.TokensIn, completed.TokensIn!.Value);
+        Assert.Equal(receipt.TokensOut, completed.TokensOut!.Value);
         var escrow = await market.Chain.EscrowAsync(jobId);
         Assert.Equal(receipt.Hash, escrow!.Receipt);
         Assert.Equal(receipt.Amount, escrow.Paid);
@@ -96,7 +96,7 @@ public sealed class ResultDeliveryTests
         Assert.Contains($"The kept result of {unpaidId} is not delivered: its escrow is missing", market.Logs.Text, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(provider.DeliveriesDirectory, unpaidId + ".json")));
         Assert.False(File.Exists(Path.Combine(provider.DeliveriesDirectory, "refused", jobId + ".json")));
-        Assert.Equal("completed", (await market.JobAsync(jobId)).GetProperty("state").GetString());
+        Assert.Equal("completed", (await market.JobAsync(jobId)).State);
         Assert.Equal(ReceiptOf(bytes).Hash, (await market.Chain.EscrowAsync(jobId))!.Receipt);
         Assert.Single(standIn.InferenceRequests);
         Assert.Equal(providerBalance, await market.Chain.BalanceAsync(providerKey.Address));
@@ -152,10 +152,10 @@ public sealed class ResultDeliveryTests
         Assert.Equal(2, (await market.Chain.Client.AccountAsync(providerKey.Address)).NextNonce);
     }
 
-    private static async Task<string> StartJobAsync(Market market, MarketClient client, OllamaStandIn standIn)
+    private static async Task<string> StartJobAsync(Market market, MarketAgent client, OllamaStandIn standIn)
     {
         var job = await client.SubmitChatAsync(standIn.Model.Name, [("user", Question)], maxTokens: 16);
-        var jobId = job.GetProperty("id").GetString()!;
+        var jobId = job.Id;
         await client.LockAsync(job);
         await market.WaitForStateAsync(jobId, "running");
         await standIn.FirstLineSent;

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Aitbc.Coordinator;
+using Aitbc.Coordinator.Client;
 using Aitbc.Core;
 using Aitbc.Node;
 using Aitbc.Node.Client;
@@ -70,9 +71,10 @@ internal static class DevnetDemoCommand
             using var nodeHttp = new HttpClient { BaseAddress = node.RpcUri };
             var chain = new NodeClient(nodeHttp);
             using var client = Ed25519Key.Generate();
-            using var market = new HttpClient(new SigningHandler(client)) { BaseAddress = coordinator.Uri };
-            JsonObject? job = null;
-            JsonObject? result = null;
+            using var marketHttp = new HttpClient(new SigningHandler(client)) { BaseAddress = coordinator.Uri };
+            var market = new MarketClient(marketHttp);
+            Job? job = null;
+            JobResult? result = null;
             Hash256 lockTx = default;
             await err.Status().StartAsync("Funding the client from the faucet…", async status =>
             {
@@ -81,23 +83,17 @@ internal static class DevnetDemoCommand
                     paid.EnsureSuccessStatusCode();
                 }
                 status.Status("Submitting a signed job to the coordinator…");
-                using var submitted = await market.PostAsJsonAsync("/v1/jobs", new
+                try
                 {
-                    model = DevEchoBackend.ModelName,
-                    prompt = "the market pays for exactly the tokens it uses",
-                    maxTokens = 64,
-                    maxPrice = Amount.FromAit(1).ToString(),
-                    idempotencyKey = Guid.NewGuid().ToString("n"),
-                }, ct);
-                if (!submitted.IsSuccessStatusCode)
-                {
-                    throw new InvalidOperationException($"the coordinator refused the job: {await NodeClient.ReadProblemAsync(submitted, ct)}");
+                    job = await market.SubmitAsync(SubmitJobRequest.OfPrompt(DevEchoBackend.ModelName, "the market pays for exactly the tokens it uses", 64,
+                        Amount.FromAit(1)), ct);
                 }
-                job = await submitted.Content.ReadFromJsonAsync<JsonObject>(ct) ?? throw new InvalidOperationException("no job");
+                catch (MarketException e)
+                {
+                    throw new InvalidOperationException($"the coordinator refused the job: {e.Problem}", e);
+                }
                 status.Status("Locking the escrow on chain…");
-                var body = job["escrow"]!["body"]!;
-                var escrow = new EscrowLockBody(body["jobId"]!.GetValue<string>(), Address.Parse(body["provider"]!.GetValue<string>()),
-                    Amount.Parse(body["amount"]!.GetValue<string>()), body["expiresAt"]!.GetValue<long>());
+                var escrow = job.Escrow.Body.ToTxBody();
                 var tx = Transaction.Sign(client, genesis.ChainId, (await chain.AccountAsync(client.Address, ct)).NextNonce, genesis.Params.MinFee, escrow);
                 var locked = await chain.SubmitAsync(tx, waitForCommit: true, ct);
                 if (!locked.Committed)
@@ -109,29 +105,28 @@ internal static class DevnetDemoCommand
                 var id = escrow.JobId;
                 for (var i = 0; i < 600; i++)
                 {
-                    job = await market.GetFromJsonAsync<JsonObject>($"/v1/jobs/{id}", ct);
-                    var state = job!["state"]!.GetValue<string>();
-                    if (state == "completed" && job["charged"] is not null)
+                    job = await market.JobAsync(id, ct);
+                    if (job.Completed && job.Charged is not null)
                     {
                         break;
                     }
-                    if (state is "failed" or "expired" or "canceled")
+                    if (job.Finished && !job.Completed)
                     {
-                        throw new InvalidOperationException($"the job {state}: {job["failureReason"]}");
+                        throw new InvalidOperationException($"the job {job.State}: {job.FailureReason}");
                     }
                     await Task.Delay(100, ct);
                 }
-                if (job!["state"]!.GetValue<string>() != "completed")
+                if (!job.Completed)
                 {
-                    throw new InvalidOperationException($"the job did not complete in a minute: {job.ToJsonString()}");
+                    throw new InvalidOperationException($"the job did not complete in a minute: it is {job.State}");
                 }
-                result = await market.GetFromJsonAsync<JsonObject>($"/v1/jobs/{id}/result", ct);
+                result = await market.ResultAsync(id, ct);
             });
-            var jobId = job!["id"]!.GetValue<string>();
+            var jobId = job!.Id;
             var clientAccount = await chain.AccountAsync(client.Address, ct);
             var providerAccount = await chain.AccountAsync(providerKey.Address, ct);
             var settled = await chain.EscrowAsync(jobId, ct);
-            var receipt = result!["receipt"]!;
+            var receipt = result!.ParseReceipt();
             if (json)
             {
                 Console.WriteLine(new JsonObject
@@ -139,12 +134,12 @@ internal static class DevnetDemoCommand
                     ["jobId"] = jobId,
                     ["model"] = DevEchoBackend.ModelName,
                     ["developmentModel"] = true,
-                    ["output"] = result["output"]!.GetValue<string>(),
-                    ["price"] = job["price"]!.GetValue<string>(),
-                    ["charged"] = receipt["amount"]!.GetValue<string>(),
-                    ["tokensIn"] = receipt["tokensIn"]!.GetValue<long>(),
-                    ["tokensOut"] = receipt["tokensOut"]!.GetValue<long>(),
-                    ["receiptHash"] = result["receiptHash"]!.GetValue<string>(),
+                    ["output"] = result.Output,
+                    ["price"] = job.Price.ToString(),
+                    ["charged"] = receipt.Amount.ToString(),
+                    ["tokensIn"] = receipt.TokensIn,
+                    ["tokensOut"] = receipt.TokensOut,
+                    ["receiptHash"] = result.ReceiptHash.ToString(),
                     ["escrowLockTx"] = lockTx.ToString(),
                     ["escrowStatus"] = settled?.Status,
                     ["clientBalance"] = clientAccount.Balance.ToString(),
@@ -155,11 +150,11 @@ internal static class DevnetDemoCommand
             {
                 var table = new Table().HideHeaders().AddColumn("").AddColumn("");
                 table.AddRow("job", Markup.Escape(jobId));
-                table.AddRow("output", Markup.Escape(result["output"]!.GetValue<string>()));
-                table.AddRow("tokens", $"{receipt["tokensIn"]} in, {receipt["tokensOut"]} out");
-                table.AddRow("escrowed", $"{Amount.Parse(job["price"]!.GetValue<string>()).ToAitString()} AIT (firm price for the bounds)");
-                table.AddRow("charged", $"{Amount.Parse(receipt["amount"]!.GetValue<string>()).ToAitString()} AIT (metered; the rest went back at once)");
-                table.AddRow("escrow", $"{settled?.Status} (receipt {result["receiptHash"]})");
+                table.AddRow("output", Markup.Escape(result.Output));
+                table.AddRow("tokens", $"{receipt.TokensIn} in, {receipt.TokensOut} out");
+                table.AddRow("escrowed", $"{job.Price.ToAitString()} AIT (firm price for the bounds)");
+                table.AddRow("charged", $"{receipt.Amount.ToAitString()} AIT (metered; the rest went back at once)");
+                table.AddRow("escrow", $"{settled?.Status} (receipt {result.ReceiptHash})");
                 table.AddRow("client balance", $"{clientAccount.Balance.ToAitString()} AIT");
                 table.AddRow("provider balance", $"{providerAccount.Balance.ToAitString()} AIT (earned, minus its settle fee)");
                 err.Write(table);
@@ -167,7 +162,7 @@ internal static class DevnetDemoCommand
             }
             return 0;
         }
-        catch (Exception e) when (e is InvalidOperationException or HttpRequestException or IOException)
+        catch (Exception e) when (e is InvalidOperationException or HttpRequestException or IOException or MarketException or FormatException)
         {
             err.MarkupLine($"[red]devnet demo failed:[/] {Markup.Escape(e.Message)}");
             return 1;

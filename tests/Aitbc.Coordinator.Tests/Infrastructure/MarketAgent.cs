@@ -1,16 +1,18 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Aitbc.Coordinator.Client;
 using Aitbc.Node.Client;
 
 namespace Aitbc.Coordinator.Tests.Infrastructure;
 
-/// <summary>A client of the market (an agent): signed requests to the coordinator, escrow locks on the chain.</summary>
-public sealed class MarketClient : IDisposable
+/// <summary>
+/// A client of the market (an agent): signed requests to the coordinator (through <see cref="MarketClient"/>, or raw where a
+/// test looks at the coordinator's own answers), escrow locks on the chain.
+/// </summary>
+public sealed class MarketAgent : IDisposable
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
-    public MarketClient(Ed25519Key key, Uri coordinator, TimeProvider time)
+    public MarketAgent(Ed25519Key key, Uri coordinator, TimeProvider time)
     {
         Key = key;
         Http = new HttpClient(new SigningHandler(key, time)) { BaseAddress = coordinator, Timeout = TimeSpan.FromSeconds(60) };
@@ -22,6 +24,9 @@ public sealed class MarketClient : IDisposable
 
     /// <summary>Signed by this client's key.</summary>
     public HttpClient Http { get; }
+
+    /// <summary>The coordinator's API, typed, signed by this client's key.</summary>
+    public MarketClient Market => new(Http);
 
     public async Task<Reply> PostAsync(string path, string json)
     {
@@ -38,7 +43,7 @@ public sealed class MarketClient : IDisposable
     }
 
     public static string JobBody(string model, string prompt, int maxTokens = 16, ulong maxPrice = 10_000_000_000, string? idempotencyKey = null) =>
-        JsonSerializer.Serialize(new { model, prompt, maxTokens, maxPrice = ChainNode.Str(maxPrice), idempotencyKey = idempotencyKey ?? Guid.NewGuid().ToString("N") }, Json);
+        JsonSerializer.Serialize(SubmitJobRequest.OfPrompt(model, prompt, maxTokens, new Amount(maxPrice), idempotencyKey), CoordinatorJson.Default.SubmitJobRequest);
 
     public Task<Reply> SubmitAsync(string model, string prompt, int maxTokens = 16, ulong maxPrice = 10_000_000_000, string? idempotencyKey = null) =>
         PostAsync("/v1/jobs", JobBody(model, prompt, maxTokens, maxPrice, idempotencyKey));
@@ -56,11 +61,10 @@ public sealed class MarketClient : IDisposable
     /// <summary>The <c>escrow.lock</c> exactly as the coordinator quoted it (or with another amount, to pay wrong on purpose).</summary>
     public static EscrowLockBody LockBody(JsonElement job, ulong? amount = null)
     {
-        var escrow = job.GetProperty("escrow");
-        Assert.Equal(TxTypes.EscrowLock, escrow.GetProperty("type").GetString());
-        var body = escrow.GetProperty("body");
-        return new EscrowLockBody(body.GetProperty("jobId").GetString()!, Address.Parse(body.GetProperty("provider").GetString()!),
-            amount is { } a ? new Amount(a) : Amount.Parse(body.GetProperty("amount").GetString()!), body.GetProperty("expiresAt").GetInt64());
+        var escrow = (job.Deserialize(CoordinatorJson.Default.Job) ?? throw new InvalidOperationException("no job")).Escrow;
+        Assert.Equal(TxTypes.EscrowLock, escrow.Type);
+        var body = escrow.Body.ToTxBody();
+        return amount is { } a ? body with { Amount = new Amount(a) } : body;
     }
 
     public Transaction LockTx(JsonElement job, long nonce, ulong? amount = null) =>

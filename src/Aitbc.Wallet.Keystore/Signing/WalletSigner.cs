@@ -21,8 +21,9 @@ public sealed record SendOutcome(Transaction Tx, SubmitResult Submitted);
 /// disk with refused requests. Signatures that pass the policy are not limited (each is a real, audited signature).
 /// </summary>
 public sealed class WalletSigner(WalletKeystore keystore, AuditLog audit, NodeClient node, string chainId, TimeProvider time,
-    int maxRefusalsPerMinute = WalletOptions.DefaultMaxRefusalsPerMinute) : IDisposable
+    int maxRefusalsPerMinute = WalletSigner.DefaultMaxRefusalsPerMinute) : IDisposable
 {
+    public const int DefaultMaxRefusalsPerMinute = 60;
     public static readonly TimeSpan DefaultUnlock = TimeSpan.FromMinutes(5);
     public static readonly TimeSpan MaxUnlock = TimeSpan.FromDays(1);
     private static readonly TimeSpan Day = TimeSpan.FromHours(24);

@@ -2,9 +2,8 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Aitbc.Core;
-using Aitbc.Wallet.Keystore;
 
-namespace Aitbc.Wallet.Auth;
+namespace Aitbc.Wallet.Keystore;
 
 /// <summary>A wallet-scoped API token as listed: never the token itself, which is shown once at creation.</summary>
 public sealed record WalletToken(string Id, Address Address, string? Label, DateTimeOffset CreatedAt);
@@ -15,7 +14,7 @@ public sealed record WalletToken(string Id, Address Address, string? Label, Date
 /// request costs one SHA-256 and one lookup. Scoped to the wallet's address, so a rename keeps them and a
 /// delete revokes them (<see cref="WalletKeystore.Delete"/> deletes their rows).
 /// </summary>
-internal sealed class WalletTokens
+public sealed class WalletTokens
 {
     public const string Prefix = "aitbc_wt_";
     private readonly WalletKeystore _keystore;
