@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Text.Json;
+using Aitbc.Core;
 using Aitbc.ServiceDefaults;
 
 namespace Aitbc.Bench.Coordinator;

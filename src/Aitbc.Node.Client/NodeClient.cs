@@ -28,6 +28,9 @@ public sealed record SubmitResult(Hash256 Hash, string Status, long? Height, Pro
     public bool Accepted => Problem is null;
 }
 
+/// <summary>A transaction as the node knows it: <c>pending</c> (in its pool), <c>committed</c> (with height and index) or <c>rejected</c> (with the reason).</summary>
+public sealed record TxInfo(Hash256 Hash, string Status, long? Height, int? Index, string? Reason, Transaction? Tx);
+
 /// <summary>A client of the node's RPC (port 8006), used by the wallet, the CLI, the coordinator and providers.</summary>
 public sealed class NodeClient(HttpClient http)
 {
@@ -74,6 +77,62 @@ public sealed class NodeClient(HttpClient http)
     }
 
     private sealed record SubmitBody(Hash256 Hash, string Status, long? Height);
+
+    /// <summary>A committed block by height, by hash (64 hex digits) or <c>latest</c>; null when there is none.</summary>
+    public async Task<Block?> BlockAsync(string id, CancellationToken ct = default)
+    {
+        using var response = await http.GetAsync(new Uri(id == "latest" ? "/v1/blocks/latest" : $"/v1/blocks/{Uri.EscapeDataString(id)}", UriKind.Relative), ct);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new NodeException(await ReadProblemAsync(response, ct));
+        }
+        var bytes = await response.Content.ReadAsByteArrayAsync(ct);
+        return Block.TryParse(bytes, out var block, out var error) ? block : throw new InvalidOperationException($"The node answered a block that does not parse: {error}");
+    }
+
+    /// <summary>What the node knows of a transaction; null when it knows nothing. With <paramref name="wait"/>, a pending one is waited for (up to the node's limit).</summary>
+    public async Task<TxInfo?> TxAsync(Hash256 hash, bool wait = false, CancellationToken ct = default)
+    {
+        using var response = await http.GetAsync(new Uri(wait ? $"/v1/txs/{hash}?wait=commit" : $"/v1/txs/{hash}", UriKind.Relative), ct);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new NodeException(await ReadProblemAsync(response, ct));
+        }
+        var bytes = await response.Content.ReadAsByteArrayAsync(ct);
+        using var doc = JsonDocument.Parse(bytes);
+        var body = doc.RootElement.Deserialize<TxBody>(Json) ?? throw new InvalidOperationException("The node answered no body.");
+        Transaction? tx = null;
+        if (doc.RootElement.TryGetProperty("tx", out var raw) && !Transaction.TryParse(System.Text.Encoding.UTF8.GetBytes(raw.GetRawText()), out tx, out var error))
+        {
+            throw new InvalidOperationException($"The node answered a transaction that does not parse: {error}");
+        }
+        return new TxInfo(body.Hash, body.Status, body.Height, body.Index, body.Reason, tx);
+    }
+
+    private sealed record TxBody(Hash256 Hash, string Status, long? Height, int? Index, string? Reason);
+
+    /// <summary>Devnet only: asks the faucet for a transfer to <paramref name="to"/> (its default amount when none is named).</summary>
+    public async Task<SubmitResult> FaucetAsync(Address to, Amount? amount = null, bool waitForCommit = true, CancellationToken ct = default)
+    {
+        var request = new FaucetRequest(to, amount);
+        using var response = await http.PostAsJsonAsync(new Uri(waitForCommit ? "/v1/faucet?wait=commit" : "/v1/faucet", UriKind.Relative), request, Json, ct);
+        if (!response.IsSuccessStatusCode)
+        {
+            return new SubmitResult(default, "refused", null, await ReadProblemAsync(response, ct));
+        }
+        var body = await response.Content.ReadFromJsonAsync<SubmitBody>(Json, ct) ?? throw new InvalidOperationException("The node answered no body.");
+        return new SubmitResult(body.Hash, body.Status, body.Height, null);
+    }
+
+    private sealed record FaucetRequest(Address Address, Amount? Amount);
 
     private async Task<T?> GetAsync<T>(string path, CancellationToken ct, bool notFoundIsNull = false)
         where T : class

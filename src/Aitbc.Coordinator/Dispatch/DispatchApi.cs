@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using System.Text.Json;
+using Aitbc.Core;
 using Aitbc.Coordinator.Auth;
 using Aitbc.Coordinator.Client;
 using Aitbc.Coordinator.Data;

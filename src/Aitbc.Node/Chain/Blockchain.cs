@@ -103,6 +103,9 @@ internal sealed class Blockchain : IDisposable
     /// <summary>The committed block at <paramref name="height"/> as stored; null above the head.</summary>
     public byte[]? ReadBlockJson(long height) => _store.ReadBlockJson(height);
 
+    /// <summary>The height of the committed block with this hash; null when no committed block has it.</summary>
+    public long? HeightOf(Hash256 hash) => _store.HeightOf(hash);
+
     /// <summary>The newest committed transactions that touched <paramref name="address"/>, at most <paramref name="limit"/>.</summary>
     public IReadOnlyList<(TxLocation Location, Hash256 Id)> History(Address address, int limit) => _store.History(address, limit);
 

@@ -16,7 +16,7 @@ internal static class ChainApi
         v1.MapGet("/status", Status).WithName("GetStatus").WithSummary("Chain id, head, validators, sync state.");
         v1.MapGet("/genesis", Genesis).WithName("GetGenesis").WithSummary("The genesis file this chain started from.");
         v1.MapGet("/blocks/latest", Latest).WithName("GetLatestBlock");
-        v1.MapGet("/blocks/{height}", ByHeight).WithName("GetBlock").WithSummary("A block with its transactions.");
+        v1.MapGet("/blocks/{id}", ByHeight).WithName("GetBlock").WithSummary("A block with its transactions, by height or by hash.");
         v1.MapGet("/blocks", Range).WithName("GetBlocks")
             .WithSummary("Blocks from a height, for catching up: at most 100 and a few MiB; 'next' says where the following page starts.");
         return v1;
@@ -47,11 +47,20 @@ internal static class ChainApi
             return true;
         });
 
-    private static async Task<IResult> ByHeight(NodeContext node, HttpContext http, string height)
+    private static async Task<IResult> ByHeight(NodeContext node, HttpContext http, string id)
     {
-        if (!long.TryParse(height, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var h))
+        long h;
+        if (id.Length == 64 && Hash256.TryParse(id, out var hash))
         {
-            return Problems.Of(ApiErrors.InvalidParameter, "height must be a non-negative integer");
+            if (node.Chain.HeightOf(hash) is not { } found)
+            {
+                return Problems.Of(ApiErrors.NotFound, $"no committed block has hash {hash}");
+            }
+            h = found;
+        }
+        else if (!long.TryParse(id, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out h))
+        {
+            return Problems.Of(ApiErrors.InvalidParameter, "a block is named by its height (a non-negative integer) or its hash (64 hex digits)");
         }
         if (h > node.Chain.Head.Height)
         {

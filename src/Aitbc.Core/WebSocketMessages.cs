@@ -1,6 +1,6 @@
 using System.Net.WebSockets;
 
-namespace Aitbc.ServiceDefaults;
+namespace Aitbc.Core;
 
 /// <summary>One WebSocket message read into a buffer: its length; whether the peer closed instead; whether it did not fit.</summary>
 public readonly record struct WebSocketMessage(int Count, bool Closed, bool TooLarge);

@@ -12,7 +12,7 @@ using Aitbc.Provider.Inference;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
-namespace Aitbc.Cli.Commands;
+namespace Aitbc.Cli.Commands.Devnet;
 
 /// <summary>
 /// <c>aitbc devnet demo</c>: the whole network on one machine on embedded defaults (a node on
@@ -20,19 +20,15 @@ namespace Aitbc.Cli.Commands;
 /// development model), and a paid AI job through it end to end. People's text goes to stderr,
 /// data (with --json) to stdout.
 /// </summary>
-internal static class DevnetCommand
+internal static class DevnetDemoCommand
 {
     public static Command Create()
     {
-        var devnet = new Command("devnet", "A development network on this machine.");
-        var json = new Option<bool>("--json") { Description = "Print the outcome as JSON on stdout (for agents)." };
         var keep = new Option<bool>("--keep") { Description = "Keep the network's data directory instead of deleting it." };
         var demo = new Command("demo", "Bring up node, coordinator and a provider (development model), and run one paid AI job end to end.");
-        demo.Options.Add(json);
         demo.Options.Add(keep);
-        demo.SetAction((parse, ct) => DemoAsync(parse.GetValue(json), parse.GetValue(keep), ct));
-        devnet.Subcommands.Add(demo);
-        return devnet;
+        demo.SetAction((parse, ct) => DemoAsync(parse.GetValue(GlobalOptions.Json), parse.GetValue(keep), ct));
+        return demo;
     }
 
     private static async Task<int> DemoAsync(bool json, bool keep, CancellationToken ct)
@@ -54,7 +50,7 @@ internal static class DevnetCommand
         try
         {
             err.MarkupLine($"[bold]AITBC devnet[/] in [grey]{dir}[/]");
-            var files = Devnet.Create(Path.Combine(dir, "node"));
+            var files = Aitbc.Node.Devnet.Create(Path.Combine(dir, "node"));
             var genesis = Genesis.Parse(await File.ReadAllBytesAsync(files.Genesis, ct));
             using var validator = KeyFile.Read(files.ValidatorKey);
             using var faucet = KeyFile.Read(files.FaucetKey);
