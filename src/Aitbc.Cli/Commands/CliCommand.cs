@@ -45,8 +45,6 @@ internal sealed class CliContext(ParseResult parse, CliConsole console) : IDispo
 
     public NodeClient Node => new(NodeHttp);
 
-    public Wallets.WalletAccess Wallets { get; } = new();
-
     public void Dispose() => _nodeHttp?.Dispose();
 }
 

@@ -3,11 +3,10 @@ using Aitbc.Core;
 
 namespace Aitbc.Cli.Wallets;
 
-/// <summary>The wallets a command names: through the wallet daemon when it runs, else the keystore directly.</summary>
-internal sealed class WalletAccess
+/// <summary>The wallets a command names. The wallet commands are not built yet: naming a wallet is a clear error.</summary>
+internal static class WalletAccess
 {
-    private readonly object _pending = new();
-
-    public Task<Address> AddressOfAsync(string name, CancellationToken ct) => _pending is null ? Task.FromResult(default(Address)) :
-        throw new CliException(ExitCodes.Failed, $"wallet '{name}': the wallet commands are not built yet");
+    public static Task<Address> AddressOfAsync(string name) =>
+        Task.FromException<Address>(new CliException(ExitCodes.Failed,
+            $"wallet '{name}': the wallet commands are not built yet; name the address instead", "not_built"));
 }

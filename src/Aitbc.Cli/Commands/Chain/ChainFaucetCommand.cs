@@ -27,7 +27,7 @@ internal sealed class ChainFaucetCommand : CliCommand
         {
             throw new CliException(ExitCodes.Usage, "name the address to fund, or --wallet NAME (one of the two)");
         }
-        var to = wallet is not null ? await ctx.Wallets.AddressOfAsync(wallet, ct) : ParseAddress(text!);
+        var to = wallet is not null ? await Wallets.WalletAccess.AddressOfAsync(wallet) : ParseAddress(text!);
         Amount? amount = ctx.Parse.GetValue(_amount) is { } a ? ParseAmount(a, ctx.Parse.GetValue(_baseUnits)) : null;
         var node = ctx.Node;
         var result = await ctx.Console.StatusAsync("Asking the faucet…", _ => node.FaucetAsync(to, amount, waitForCommit: true, ct));
