@@ -72,7 +72,7 @@ public sealed class WalletServer : IAsyncDisposable
         var guard = new ApiGuard(cookie, tokens, signer, keystore);
 
         var builder = ServiceHost.CreateBuilder(ip.ToString(), options.Port, logging);
-        builder.AddServiceDefaults("Aitbc.Wallet");
+        signer.Observe(builder.AddServiceDefaults("Aitbc.Wallet"));
         builder.Services.AddSingleton(ctx);
 
         var app = builder.Build();

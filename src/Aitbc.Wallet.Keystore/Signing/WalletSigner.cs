@@ -24,6 +24,28 @@ public sealed class WalletSigner(WalletKeystore keystore, AuditLog audit, NodeCl
     int maxRefusalsPerMinute = WalletSigner.DefaultMaxRefusalsPerMinute) : IDisposable
 {
     public const int DefaultMaxRefusalsPerMinute = 60;
+
+    // What /metrics reports: signatures made, by kind, and refusals, by reason.
+    private long _signedTransactions;
+    private long _signedReceipts;
+    private long _signedRequests;
+    private long _refusedPolicy;
+    private long _refusedThrottled;
+
+    /// <summary>Reports this signer's signatures and refusals on <paramref name="meter"/> (the daemon's /metrics).</summary>
+    public void Observe(System.Diagnostics.Metrics.Meter meter)
+    {
+        static System.Diagnostics.Metrics.Measurement<long> M(ref long field, string key, string value) =>
+            new(Interlocked.Read(ref field), new KeyValuePair<string, object?>(key, value));
+        meter.CreateObservableCounter("aitbc_wallet_signatures", () => (IEnumerable<System.Diagnostics.Metrics.Measurement<long>>)
+        [
+            M(ref _signedTransactions, "kind", "transaction"), M(ref _signedReceipts, "kind", "receipt"), M(ref _signedRequests, "kind", "request"),
+        ], description: "Signatures made, by kind: transactions, usage receipts, signed requests.");
+        meter.CreateObservableCounter("aitbc_wallet_refusals", () => (IEnumerable<System.Diagnostics.Metrics.Measurement<long>>)
+        [
+            M(ref _refusedPolicy, "reason", "policy"), M(ref _refusedThrottled, "reason", "too_many_refusals"),
+        ], description: "Transactions the spending policy refused: audited (policy), or over the wallet's refusal rate and not audited (too_many_refusals).");
+    }
     public static readonly TimeSpan DefaultUnlock = TimeSpan.FromMinutes(5);
     public static readonly TimeSpan MaxUnlock = TimeSpan.FromDays(1);
     private static readonly TimeSpan Day = TimeSpan.FromHours(24);
@@ -210,6 +232,7 @@ public sealed class WalletSigner(WalletKeystore keystore, AuditLog audit, NodeCl
         }
         var receipt = unsigned with { Signature = s.Wallet.Key.Sign(unsigned.SigningBytes()) };
         await audit.AppendAsync(name, receipt.Provider, receipt.Hash, "receipt", receipt.Amount, AuditEntry.Signed, null, s.Wallet.AuditKey);
+        Interlocked.Increment(ref _signedReceipts);
         return (receipt, null);
     }
 
@@ -227,6 +250,7 @@ public sealed class WalletSigner(WalletKeystore keystore, AuditLog audit, NodeCl
         var bytes = HttpSignature.SigningBytes(method, pathAndQuery, timestamp, bodyHash);
         var signature = Hex.Encode(s.Wallet.Key.Sign(bytes));
         await audit.AppendAsync(name, s.Wallet.Record.Address, Hash256.Compute(bytes), "http", Amount.Zero, AuditEntry.Signed, null, s.Wallet.AuditKey);
+        Interlocked.Increment(ref _signedRequests);
         return (signature, null);
     }
 
@@ -270,6 +294,7 @@ public sealed class WalletSigner(WalletKeystore keystore, AuditLog audit, NodeCl
         if (throttled is { } wait)
         {
             // Refused all the same, and not written: the wallet's refusals are over their rate.
+            Interlocked.Increment(ref _refusedThrottled);
             return (null, new SignError("too_many_refusals",
                 $"wallet '{name}' may not sign this ({refusal}); its refusals are over {maxRefusalsPerMinute} a minute, so this one is not audited", RetryAfterSeconds: wait));
         }
@@ -277,10 +302,12 @@ public sealed class WalletSigner(WalletKeystore keystore, AuditLog audit, NodeCl
         {
             // Refused before any signature exists; the entry names the transaction by the id it would have had.
             await audit.AppendAsync(name, address, Transaction.ComputeId(chainId, address, nonce, fee, body), body.Type, spend, AuditEntry.Refused, refusal, s.Wallet.AuditKey);
+            Interlocked.Increment(ref _refusedPolicy);
             return (null, new SignError("policy_refused", $"wallet '{name}' may not sign this: {refusal}"));
         }
         var tx = Transaction.Sign(s.Wallet.Key, chainId, nonce, fee, body);
         await audit.AppendAsync(name, address, tx.Id, tx.Type, spend, AuditEntry.Signed, null, s.Wallet.AuditKey);
+        Interlocked.Increment(ref _signedTransactions);
         return (tx, null);
     }
 
