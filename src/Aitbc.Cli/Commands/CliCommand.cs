@@ -87,6 +87,8 @@ internal abstract class CliCommand : Command
     {
         CliException c => c,
         NodeException n => FromProblem(n.Problem, "the node"),
+        Coordinator.Client.MarketException m => FromProblem(m.Problem, "the coordinator"),
+        Wallet.Client.WalletException w => FromProblem(w.Problem, "the wallet daemon"),
         HttpRequestException h => new CliException(ExitCodes.Failed, $"cannot reach the service: {h.Message}", "unreachable"),
         TaskCanceledException => new CliException(ExitCodes.Failed, "the request timed out", "timeout"),
         OperationCanceledException => new CliException(ExitCodes.Failed, "canceled", "canceled"),

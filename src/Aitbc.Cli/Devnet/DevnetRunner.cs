@@ -1,9 +1,10 @@
 using System.Diagnostics;
-using System.Net.Http.Json;
 using Aitbc.Cli.Abstractions;
 using Aitbc.Cli.Interaction;
+using Aitbc.Coordinator.Client;
 using Aitbc.Core;
 using Aitbc.Node.Client;
+using Aitbc.Wallet.Client;
 
 namespace Aitbc.Cli.Devnet;
 
@@ -158,34 +159,33 @@ internal sealed class DevnetRunner(DevnetHome home, CliConsole console)
     /// <summary>The wallet's address, creating it in the daemon first when it is not there (its password kept in secrets/).</summary>
     private async Task<Address> EnsureWalletAsync(Uri daemon, string name, CancellationToken ct)
     {
-        using var http = new HttpClient { BaseAddress = daemon, Timeout = TimeSpan.FromSeconds(60) };
-        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(home.Cookie, ct)).Trim());
-        using var existing = await http.GetAsync(new Uri($"/v1/wallets/{name}", UriKind.Relative), ct);
-        if (existing.IsSuccessStatusCode)
+        var wallets = WalletClient.FromCookieFile(daemon, home.Cookie, TimeSpan.FromSeconds(60));
+        try
         {
-            return (await existing.Content.ReadFromJsonAsync<WalletInfo>(NodeClient.Json, ct))!.Address;
+            return (await wallets.GetAsync(name, ct)).Address;
         }
-        console.Info($"  creating wallet '{name}' (password in {home.SecretOf(name)})");
-        using var created = await http.PostAsJsonAsync(new Uri("/v1/wallets", UriKind.Relative), new CreateWallet(name, home.SecretFor(name)), NodeClient.Json, ct);
-        if (!created.IsSuccessStatusCode)
+        catch (WalletException e) when (e.Problem.Code == "not_found")
         {
-            throw new CliException(ExitCodes.Failed, $"the wallet daemon refused to create '{name}': {await NodeClient.ReadProblemAsync(created, ct)}");
+            console.Info($"  creating wallet '{name}' (password in {home.SecretOf(name)})");
         }
-        return (await created.Content.ReadFromJsonAsync<WalletInfo>(NodeClient.Json, ct))!.Address;
+        try
+        {
+            return (await wallets.CreateAsync(new CreateWalletRequest(name, home.SecretFor(name)), ct)).Address;
+        }
+        catch (WalletException e)
+        {
+            throw new CliException(ExitCodes.Failed, $"the wallet daemon refused to create '{name}': {e.Problem}");
+        }
     }
-
-    private sealed record CreateWallet(string Name, string Password);
-
-    private sealed record WalletInfo(string Name, Address Address);
 
     private async Task WaitForProviderAsync(Uri coordinator, Address provider, CancellationToken ct)
     {
         using var http = new HttpClient { BaseAddress = coordinator, Timeout = TimeSpan.FromSeconds(10) };
+        var market = new MarketClient(http);
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed < TimeSpan.FromSeconds(60))
         {
-            using var r = await http.GetAsync(new Uri($"/v1/providers/{provider}", UriKind.Relative), ct);
-            if (r.IsSuccessStatusCode && await r.Content.ReadFromJsonAsync<ProviderEntry>(NodeClient.Json, ct) is { Status: "online", Offers.Count: > 0 })
+            if (await market.ProviderAsync(provider, ct) is { Status: "online", Offers.Count: > 0 })
             {
                 return;
             }
@@ -193,8 +193,6 @@ internal sealed class DevnetRunner(DevnetHome home, CliConsole console)
         }
         throw new CliException(ExitCodes.Failed, $"the provider did not come online at the coordinator in 60 s; see {home.LogOf("provider")}");
     }
-
-    private sealed record ProviderEntry(string Status, IReadOnlyList<object> Offers);
 
     private static async Task<bool> OllamaAnswersAsync(Uri ollama, CancellationToken ct)
     {

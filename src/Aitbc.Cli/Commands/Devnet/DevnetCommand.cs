@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Aitbc.Cli.Abstractions;
 using Aitbc.Cli.Config;
 using Aitbc.Cli.Devnet;
+using Aitbc.Coordinator.Client;
 using Spectre.Console;
 using Profile = Aitbc.Cli.Config.Profile;
 
@@ -162,23 +163,13 @@ internal sealed class DevnetStatusCommand() : CliCommand("status", "Each devnet 
         return services.All(s => s.Healthy) ? 0 : 1;
     }
 
+    /// <summary>The catalog lists the live offers: a provider online is one with an offer in it.</summary>
     private static async Task<int?> ProvidersOnlineAsync(HttpClient http, Uri coordinator, CancellationToken ct)
     {
-        // The catalog lists the live offers: a provider online is one with an offer in it.
-        using var r = await http.GetAsync(new Uri(coordinator, "/v1/models"), ct);
-        if (!r.IsSuccessStatusCode)
-        {
-            return null;
-        }
-        var catalog = await System.Net.Http.Json.HttpContentJsonExtensions.ReadFromJsonAsync<Catalog>(r.Content, Node.Client.NodeClient.Json, ct);
-        return catalog?.Models.SelectMany(m => m.Providers).Select(p => p.Address).Distinct(StringComparer.Ordinal).Count();
+        using var market = new HttpClient { BaseAddress = coordinator, Timeout = http.Timeout };
+        var catalog = await new MarketClient(market).ModelsAsync(ct);
+        return catalog.Models.SelectMany(m => m.Providers).Select(p => p.Address).Distinct(StringComparer.Ordinal).Count();
     }
-
-    private sealed record Catalog(IReadOnlyList<CatalogModel> Models);
-
-    private sealed record CatalogModel(IReadOnlyList<CatalogProvider> Providers);
-
-    private sealed record CatalogProvider(string Address);
 }
 
 internal sealed class DevnetLogsCommand : CliCommand
